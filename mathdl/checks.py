@@ -1,0 +1,367 @@
+r"""Input checks and the checked mode: mathdl's one error helper.
+
+Every public function validates its *static* inputs (shapes, ranks, dtypes,
+hyperparameters) at trace time through the helpers below, so that every message
+has the same form::
+
+    <function>: argument `<name>` expected <what was expected>, got <what came>.
+
+*Value* problems (NaN, a label outside its range, probabilities that do not sum to
+one) cannot be seen at trace time. By default they produce the defined value or NaN,
+never a finite wrong answer. Inside :func:`checked` they raise instead: library code
+calls :func:`value_check`, which is a no-op unless a checked call is being traced, and
+:func:`checked` functionalises those checks with :mod:`jax.experimental.checkify`.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> from mathdl import checks, info
+  >>> safe_entropy = checks.checked(info.entropy)
+  >>> safe_entropy(jnp.array([0.5, 0.6]))  # doctest: +SKIP
+  Traceback (most recent call last):
+  ...
+  JaxRuntimeError: entropy: argument `p` expected probabilities summing to 1 ...
+"""
+
+import contextvars
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import checkify
+
+__all__ = [
+    "checked",
+    "check_choice",
+    "check_dtype_floating",
+    "check_dtype_integer",
+    "check_positive",
+    "check_range",
+    "check_rank",
+    "check_same_shape",
+    "check_shape",
+    "fail",
+    "is_checking",
+    "value_check",
+]
+
+_CHECKING = contextvars.ContextVar("mathdl_checking", default=False)
+
+
+def fail(func: str, name: str, expected: str, got: Any, *, exc: type[Exception] = ValueError):
+    r"""Raise ``exc`` with mathdl's standard message.
+
+    The message reads ``"{func}: argument `{name}` expected {expected}, got {got}."``.
+
+    Args:
+      func: public name of the function doing the check, e.g. ``"info.entropy"``.
+      name: the argument's name as the user wrote it.
+      expected: what would have been accepted, in words.
+      got: what came (a value, shape or dtype; formatted with ``repr`` for strings).
+      exc: the exception class, ``ValueError`` (default) or ``TypeError``.
+
+    Returns:
+      Never returns.
+
+    Raises:
+      ValueError: (or ``exc``) always.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    shown = repr(got) if isinstance(got, str) else got
+    raise exc(f"{func}: argument `{name}` expected {expected}, got {shown}.")
+
+
+def _shape(x) -> tuple[int, ...]:
+    return tuple(np.shape(x))
+
+
+def check_rank(func: str, name: str, x, rank: int | Sequence[int]) -> None:
+    r"""Check that ``x`` has one of the allowed ranks (number of axes).
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      x: an array-like.
+      rank: an allowed rank or a sequence of them.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      ValueError: if ``x.ndim`` is not allowed; the message gives the shape that came.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    ranks = (rank,) if isinstance(rank, int) else tuple(rank)
+    if len(_shape(x)) not in ranks:
+        want = f"rank {ranks[0]}" if len(ranks) == 1 else f"rank in {ranks}"
+        fail(func, name, want, f"shape {_shape(x)} (rank {len(_shape(x))})")
+
+
+def check_shape(func: str, name: str, x, shape: Sequence[int | None]) -> None:
+    r"""Check ``x.shape`` against a pattern in which ``None`` matches any size.
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      x: an array-like.
+      shape: the expected shape, e.g. ``(None, 3)``.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      ValueError: if the rank or any fixed size differs.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    got = _shape(x)
+    ok = len(got) == len(shape) and all(s is None or s == g for s, g in zip(shape, got, strict=True))
+    if not ok:
+        pattern = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        fail(func, name, f"shape {pattern}", f"shape {got}")
+
+
+def check_same_shape(func: str, name_a: str, a, name_b: str, b) -> None:
+    r"""Check that two arrays have the same shape.
+
+    Args:
+      func: the calling function's public name.
+      name_a: name of the first argument.
+      a: first array-like.
+      name_b: name of the second argument.
+      b: second array-like.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      ValueError: if the shapes differ.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    if _shape(a) != _shape(b):
+        fail(func, name_b, f"the shape of `{name_a}` {_shape(a)}", f"shape {_shape(b)}")
+
+
+def check_dtype_floating(func: str, name: str, x) -> None:
+    r"""Check that ``x`` has a floating dtype.
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      x: an array-like.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      TypeError: if the dtype is not floating point.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    dtype = jnp.result_type(x)
+    if not jnp.issubdtype(dtype, jnp.floating):
+        fail(func, name, "a floating-point array", f"dtype {dtype}", exc=TypeError)
+
+
+def check_dtype_integer(func: str, name: str, x) -> None:
+    r"""Check that ``x`` has an integer dtype (class labels, indices).
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      x: an array-like.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      TypeError: if the dtype is not an integer type.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    dtype = jnp.result_type(x)
+    if not jnp.issubdtype(dtype, jnp.integer):
+        fail(func, name, "an integer array", f"dtype {dtype}", exc=TypeError)
+
+
+def check_positive(func: str, name: str, value, *, strict: bool = True) -> None:
+    r"""Check a static hyperparameter is positive (``> 0``, or ``>= 0`` if not strict).
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      value: a Python number (a traced value is not checked).
+      strict: require ``> 0`` (default) rather than ``>= 0``.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      ValueError: if the value is not positive, or is NaN.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    if isinstance(value, jax.core.Tracer):
+        return
+    v = float(value) if np.ndim(value) == 0 else None
+    if v is None:
+        return
+    ok = v > 0 if strict else v >= 0
+    if not ok or np.isnan(v):
+        fail(func, name, "a value > 0" if strict else "a value >= 0", value)
+
+
+def check_range(
+    func: str,
+    name: str,
+    value,
+    low: float,
+    high: float,
+    *,
+    low_closed: bool = True,
+    high_closed: bool = False,
+) -> None:
+    r"""Check a static hyperparameter lies in an interval, e.g. ``beta`` in ``[0, 1)``.
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      value: a Python number (a traced value is not checked).
+      low: lower end of the interval.
+      high: upper end of the interval.
+      low_closed: whether ``low`` itself is allowed.
+      high_closed: whether ``high`` itself is allowed.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      ValueError: if the value is outside the interval or NaN.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    if isinstance(value, jax.core.Tracer) or np.ndim(value) != 0:
+        return
+    v = float(value)
+    ok_low = v >= low if low_closed else v > low
+    ok_high = v <= high if high_closed else v < high
+    if not (ok_low and ok_high) or np.isnan(v):
+        interval = f"{'[' if low_closed else '('}{low}, {high}{']' if high_closed else ')'}"
+        fail(func, name, f"a value in {interval}", value)
+
+
+def check_choice(func: str, name: str, value, choices: Sequence[Any]) -> None:
+    r"""Check a configuration string (or value) is one of the allowed choices.
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      value: the value that came.
+      choices: the allowed values.
+
+    Returns:
+      ``None``.
+
+    Raises:
+      ValueError: if ``value`` is not among ``choices``; the message lists them.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    if value not in choices:
+        fail(func, name, f"one of {list(choices)}", value)
+
+
+def is_checking() -> bool:
+    r"""Whether a :func:`checked` call is being traced right now.
+
+    Returns:
+      ``True`` inside :func:`checked`, else ``False``.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    return _CHECKING.get()
+
+
+def value_check(pred, message: str, **fmt) -> None:
+    r"""Assert a *value* property, enforced only in checked mode.
+
+    Outside :func:`checked` this does nothing (the function goes on to return its defined
+    value or NaN). Inside, it becomes a :func:`jax.experimental.checkify.check`, so the
+    call raises with ``message`` when ``pred`` is false.
+
+    Args:
+      pred: a boolean scalar (traced or concrete) that must hold.
+      message: the error text; ``{name}`` fields are filled from ``fmt`` at run time.
+      **fmt: arrays to format into the message (``checkify`` formatting).
+
+    Returns:
+      ``None``.
+
+    Raises:
+      Nothing directly; the checked call raises ``JaxRuntimeError`` on failure.
+
+    References:
+      JAX documentation, ``jax.experimental.checkify``.
+    """
+    if _CHECKING.get():
+        checkify.check(jnp.all(pred), message, **fmt)
+
+
+def checked(fn: Callable, *, nan: bool = True) -> Callable:
+    r"""Wrap ``fn`` so that invalid values raise instead of returning NaN.
+
+    The wrapped function is traced with :func:`value_check` enabled and run under
+    :func:`jax.experimental.checkify.checkify` with user checks, index checks and (when
+    ``nan``) NaN checks; the first failed check is raised after the call.
+
+    Args:
+      fn: any function built from mathdl (or JAX) operations.
+      nan: also raise when a NaN is produced (``checkify.nan_checks``).
+
+    Returns:
+      A function with the same signature and outputs as ``fn`` that raises
+      ``JaxRuntimeError`` (from ``checkify``) naming the failed check.
+
+    Raises:
+      TypeError: if ``fn`` is not callable.
+
+    References:
+      JAX documentation, ``jax.experimental.checkify``; DESIGN.md, "Bad input and numerics".
+    """
+    if not callable(fn):
+        fail("checks.checked", "fn", "a callable", type(fn).__name__, exc=TypeError)
+    errors = checkify.user_checks | checkify.index_checks
+    if nan:
+        errors = errors | checkify.nan_checks
+
+    def flagged(*args, **kwargs):
+        token = _CHECKING.set(True)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _CHECKING.reset(token)
+
+    checkified = checkify.checkify(flagged, errors=errors)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        err, out = checkified(*args, **kwargs)
+        err.throw()
+        return out
+
+    return wrapper

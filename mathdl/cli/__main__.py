@@ -1,0 +1,5 @@
+import sys
+
+from mathdl.cli import main
+
+sys.exit(main())
