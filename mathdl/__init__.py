@@ -10,8 +10,8 @@ Layers (a lower layer never imports a higher one):
 layer  packages                                    contents
 =====  ==========================================  =========================================
 0      calculus, info, activations, losses         Appendix A-B, activations, losses
-1      linear, unsupervised, layers, models,       Ch 2-8 models and algorithms
-       optim, autodiff
+1      linear, unsupervised, autoencoders,         Ch 2-8 models and algorithms
+       layers, models, optim, autodiff
 2      train, data, metrics, validation            one train step, one fit loop, data sets
 3      nn, cli, tour, bench                        Flax NNX modules, the ``mathdl`` command
 =====  ==========================================  =========================================
@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "activations",
     "autodiff",
+    "autoencoders",
     "bench",
     "calculus",
     "checks",
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # pragma: no cover - for static analysers only
     from mathdl import (  # noqa: F401
         activations,
         autodiff,
+        autoencoders,
         bench,
         calculus,
         checks,
