@@ -10,7 +10,13 @@ Implementation names are fixed so that tables line up across suites:
 ``mathdl``, ``jax`` (hand-written ``jax.jit``), ``flax_nnx`` (default ``nnx.jit``),
 ``flax_nnx_split`` (``nnx.split``/``merge`` under ``jax.jit``), ``flax_linen``,
 ``torch`` (eager), ``torch_compile``, ``sklearn``, ``scipy``, ``optax``, ``loop`` (a
-Python loop). Ratios are computed against ``jax`` where it exists.
+Python loop), ``jax_cudnn`` (a JAX call pinned to a cuDNN kernel, GPU only). Ratios are
+computed against ``jax`` where it exists.
+
+A ``make`` that cannot run here (a GPU-only kernel on CPU, a missing mathdl layer) raises
+:class:`SkipCase` with the reason; the runner records the reason as a note. A case may
+also declare ``devices=("gpu",)`` so the runner skips it elsewhere without calling
+``make``, and ``peak_dtype="bfloat16"`` so its FLOP/s are compared with the bfloat16 peak.
 
 Suites live in ``mathdl/bench/suites/<name>.py`` and are discovered automatically.
 """
@@ -18,7 +24,7 @@ Suites live in ``mathdl/bench/suites/<name>.py`` and are discovered automaticall
 import dataclasses
 from collections.abc import Callable
 
-__all__ = ["Case", "IMPLEMENTATIONS", "cases", "register_case"]
+__all__ = ["Case", "IMPLEMENTATIONS", "SkipCase", "cases", "register_case"]
 
 IMPLEMENTATIONS = (
     "mathdl",
@@ -32,7 +38,12 @@ IMPLEMENTATIONS = (
     "sklearn",
     "scipy",
     "loop",
+    "jax_cudnn",
 )
+
+
+class SkipCase(Exception):  # noqa: N818 - it is a signal, not an error
+    """Raised by a case's ``make`` when the case cannot run on this machine; the message says why."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +59,8 @@ class Case:
       bytes: ``bytes(quick: bool) -> float``, bytes moved by one call (for bandwidth-bound
         kernels; ``None`` when not meaningful).
       ratio_floor: mathdl/jax ratio the regression guard demands (``None``: no guard).
+      devices: platforms the case runs on (``None``: all), e.g. ``("gpu",)``.
+      peak_dtype: which measured matmul peak its FLOP/s are compared with.
     """
 
     suite: str
@@ -56,6 +69,8 @@ class Case:
     flops: Callable[[bool], float] | None = None
     bytes: Callable[[bool], float] | None = None
     ratio_floor: float | None = None
+    devices: tuple[str, ...] | None = None
+    peak_dtype: str = "float32"
 
 
 _CASES: list[Case] = []
@@ -68,6 +83,8 @@ def register_case(
     flops: Callable[[bool], float] | None = None,
     bytes: Callable[[bool], float] | None = None,
     ratio_floor: float | None = None,
+    devices: tuple[str, ...] | None = None,
+    peak_dtype: str = "float32",
 ):
     r"""Register a benchmark case (used as a decorator on its ``make`` function).
 
@@ -76,22 +93,31 @@ def register_case(
       name: the case's name, unique within the suite.
       flops: FLOPs of one call as a function of ``quick`` (for achieved FLOP/s).
       bytes: bytes moved by one call as a function of ``quick`` (for achieved bandwidth).
-      ratio_floor: minimum speed ratio mathdl/jax the regression guard enforces.
+      ratio_floor: minimum speed ratio ``t_jax / t_mathdl`` the regression guard enforces.
+      devices: platforms (``"cpu"``, ``"gpu"``, ``"tpu"``) the case makes sense on; ``None``: all.
+      peak_dtype: ``"float32"`` or ``"bfloat16"``: the measured matmul peak to compare FLOP/s with.
 
     Returns:
       The decorator; it returns ``make`` unchanged.
 
     Raises:
-      ValueError: if the (suite, name) pair is already registered.
+      ValueError: if the (suite, name) pair is already registered, or ``peak_dtype`` is unknown.
 
     References:
       benchmarks/README.md.
     """
 
+    if peak_dtype not in ("float32", "bfloat16"):
+        raise ValueError(
+            f"bench.register_case: argument `peak_dtype` expected 'float32' or 'bfloat16', got {peak_dtype!r}."
+        )
+
     def decorator(make):
         if any(c.suite == suite and c.name == name for c in _CASES):
             raise ValueError(f"bench.register_case: case {suite}/{name} is already registered.")
-        _CASES.append(Case(suite, name, make, flops, bytes, ratio_floor))
+        _CASES.append(
+            Case(suite, name, make, flops, bytes, ratio_floor, tuple(devices) if devices else None, peak_dtype)
+        )
         return make
 
     return decorator

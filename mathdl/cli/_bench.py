@@ -1,0 +1,131 @@
+"""time kernels and training steps side by side with hand-written JAX, Flax and PyTorch.
+
+``mathdl bench [--suite NAME] [--case NAME] [--quick] [--out DIR] [--compare flax,torch]
+[--device cpu|gpu|tpu] [--repeats N] [--list]``. Exit codes: 0 done, 2 bad arguments
+(unknown suite, case, device or comparison library: the available ones are printed).
+"""
+
+import shlex
+import sys
+
+__all__ = ["configure", "run"]
+
+
+def configure(parser) -> None:
+    r"""Add the ``bench`` arguments to ``parser``.
+
+    Args:
+      parser: the ``argparse`` sub-parser of ``bench``.
+
+    Returns:
+      None.
+
+    References:
+      benchmarks/README.md, "Running".
+    """
+    parser.add_argument(
+        "--suite", action="append", help="run only this suite (repeatable or comma-separated); default: all"
+    )
+    parser.add_argument("--case", action="append", help="run only cases whose name contains this (repeatable)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats: a smoke test")
+    parser.add_argument("--out", default="mathdl-bench-out", help="folder for bench.json/.md/.png")
+    parser.add_argument(
+        "--compare",
+        default=None,
+        help="peer libraries to time besides mathdl and jax, comma-separated (flax,torch,optax,sklearn,scipy,"
+        "loop,cudnn); default: every one installed",
+    )
+    parser.add_argument("--device", default=None, help="JAX backend: cpu, gpu or tpu (default: JAX's default)")
+    parser.add_argument("--repeats", type=int, default=None, help="rotation rounds (default 3 quick, 11 full)")
+    parser.add_argument("--window", type=float, default=None, help="seconds per timing window (default 0.002/0.05)")
+    parser.add_argument("--pause", type=float, default=None, help="seconds slept before each window")
+    parser.add_argument("--no-limits", action="store_true", help="skip the device-limit probes")
+    parser.add_argument("--list", action="store_true", help="list suites and cases, then exit")
+
+
+def _error(msg: str) -> int:
+    print(f"mathdl bench: {msg}", file=sys.stderr)
+    return 2
+
+
+def run(args) -> int:
+    r"""Run ``mathdl bench`` with parsed ``args``; print the markdown table and write the results.
+
+    Args:
+      args: the parsed ``argparse`` namespace.
+
+    Returns:
+      0 on success, 2 on a bad argument (after printing the available choices).
+
+    References:
+      benchmarks/README.md, "Running".
+    """
+    from mathdl.bench import _device, _report, _runner, load_cases
+
+    all_cases = load_cases()
+    suites = sorted({c.suite for c in all_cases})
+    if args.list:
+        for s in suites:
+            print(f"{s}: " + ", ".join(c.name for c in all_cases if c.suite == s))
+        return 0
+    chosen = all_cases
+    if args.suite:
+        wanted = [s.strip() for arg in args.suite for s in arg.split(",") if s.strip()]
+        unknown = [s for s in wanted if s not in suites]
+        if unknown:
+            return _error(f"unknown suite {', '.join(unknown)}; available suites: {', '.join(suites)}.")
+        chosen = [c for c in chosen if c.suite in wanted]
+    if args.case:
+        chosen = [c for c in chosen if any(k in c.name for k in args.case)]
+        if not chosen:
+            names = ", ".join(f"{c.suite}/{c.name}" for c in all_cases)
+            return _error(f"no case matches --case {args.case}; available cases: {names}.")
+    try:
+        _runner.resolve_compare(args.compare)
+    except ValueError:
+        return _error(
+            f"unknown comparison library in --compare {args.compare!r}; available: {', '.join(_runner.LIBRARIES)} "
+            "(mathdl and jax always run)."
+        )
+    if args.repeats is not None and args.repeats < 1:
+        return _error(f"--repeats expected >= 1, got {args.repeats}.")
+    try:
+        device = _device.select_device(args.device)
+    except ValueError:
+        return _error(
+            f"unknown or unavailable device {args.device!r}; available here: "
+            f"{', '.join(_device.available_backends())} (known: {', '.join(_device.BACKENDS)})."
+        )
+    result = _runner.run_benchmarks(
+        chosen,
+        device=device,
+        quick=args.quick,
+        compare=args.compare,
+        repeats=args.repeats,
+        window_s=args.window,
+        pause_s=args.pause,
+        measure_device=not args.no_limits,
+        command=_reconstruct(args),
+    )
+    paths = _report.write_results(result, args.out)
+    print(_report.to_markdown(result))
+    written = ", ".join(str(p) for p in paths.values() if p is not None)
+    print(f"\nwrote {written} in {result['wall_s']:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _reconstruct(args) -> str:
+    parts = ["mathdl", "bench"]
+    for name in ("suite", "case"):
+        for v in getattr(args, name) or []:
+            parts += [f"--{name}", v]
+    if args.quick:
+        parts.append("--quick")
+    parts += ["--out", args.out]
+    for name in ("compare", "device", "repeats", "window", "pause"):
+        v = getattr(args, name)
+        if v is not None:
+            parts += [f"--{name}", str(v)]
+    if args.no_limits:
+        parts.append("--no-limits")
+    return shlex.join(parts)
