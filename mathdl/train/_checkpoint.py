@@ -1,0 +1,286 @@
+r"""Verified checkpoints: orbax-checkpoint for the arrays, a SHA-256 manifest written last.
+
+Layout of ``<directory>/step_<step:09d>/``: the orbax checkpoint of the flattened tree
+(``leaf_00000``, ``leaf_00001`` ...; orbax writes into a temporary folder and renames it, so
+the folder appears whole or not at all), then ``manifest.json``, written to a temporary file
+and renamed into place **last**. The manifest lists, per leaf, its path in the tree
+(``jax.tree_util.keystr``), shape, dtype, whether it is a typed PRNG key (stored as
+``jax.random.key_data``) and the SHA-256 of its bytes, plus the caller's metadata (step,
+epoch, ...). A checkpoint without a manifest is an interrupted write; one whose bytes do not
+hash to the manifest is corrupt. Neither is ever loaded.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import jax
+import numpy as np
+
+from mathdl import checks
+
+__all__ = ["CheckpointError", "list_checkpoints", "restore_checkpoint", "save_checkpoint"]
+
+_PREFIX = "step_"
+_MANIFEST = "manifest.json"
+_FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is incomplete, corrupt, or belongs to a different model; the message names it."""
+
+
+def _sha256(x: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()
+
+
+def _is_key(x) -> bool:
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+
+
+def _flatten(tree):
+    """Host copies of the leaves (typed keys as key data), their paths, and the treedef."""
+    with_path, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    paths, arrays, key_impls = [], [], []
+    for path, leaf in with_path:
+        paths.append(jax.tree_util.keystr(path))
+        if _is_key(leaf):
+            key_impls.append(str(jax.random.key_impl(leaf)))
+            leaf = jax.random.key_data(leaf)
+        else:
+            key_impls.append(None)
+        # copy=True: on CPU np.asarray can alias a device buffer that a donated step later overwrites
+        arrays.append(np.array(leaf, copy=True))
+    return paths, arrays, key_impls, treedef
+
+
+def _step_dir(directory: str, step: int) -> str:
+    return os.path.join(directory, f"{_PREFIX}{step:09d}")
+
+
+def list_checkpoints(directory) -> list[tuple[int, str]]:
+    r"""The checkpoint folders in ``directory``, oldest first (complete or not).
+
+    Args:
+      directory: a checkpoint folder written by :func:`save_checkpoint` or ``fit``.
+
+    Returns:
+      A list of ``(step, path)`` sorted by step; an absent folder gives ``[]``.
+
+    References:
+      orbax-checkpoint documentation (step folders).
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        return []
+    out = []
+    for name in os.listdir(directory):
+        if name.startswith(_PREFIX) and name[len(_PREFIX) :].isdigit():
+            out.append((int(name[len(_PREFIX) :]), os.path.join(directory, name)))
+    return sorted(out)
+
+
+def _write_manifest(path: str, manifest: dict) -> None:
+    tmp = os.path.join(path, _MANIFEST + ".tmp")
+    with open(tmp, "w") as fh:
+        json.dump(manifest, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, os.path.join(path, _MANIFEST))
+
+
+def _write(directory: str, step: int, paths, arrays, key_impls, metadata: dict, keep: int) -> str:
+    import orbax.checkpoint as ocp
+
+    path = _step_dir(directory, step)
+    if os.path.exists(path):  # a leftover of an interrupted run at the same step: replace it
+        shutil.rmtree(path)
+    flat = {f"leaf_{i:05d}": a for i, a in enumerate(arrays)}
+    if flat:
+        ocp.PyTreeCheckpointer().save(os.path.abspath(path), flat)
+    else:
+        os.makedirs(path)
+    manifest = {
+        "format": _FORMAT,
+        "step": int(step),
+        "metadata": metadata,
+        "leaves": [
+            {"path": p, "shape": list(a.shape), "dtype": str(a.dtype), "prng_key_impl": k, "sha256": _sha256(a)}
+            for p, a, k in zip(paths, arrays, key_impls, strict=True)
+        ],
+    }
+    _write_manifest(path, manifest)  # last: its presence marks the checkpoint complete
+    _prune(directory, keep, newest_good=path)
+    return path
+
+
+def _prune(directory: str, keep: int, *, newest_good: str) -> None:
+    """Delete all but the newest ``keep`` checkpoints, never ``newest_good`` (just written and complete)."""
+    found = list_checkpoints(directory)
+    for _, path in found[: max(len(found) - keep, 0)]:
+        if path != newest_good:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def save_checkpoint(directory, step: int, tree, metadata: dict | None = None, *, keep: int = 3) -> str:
+    r"""Save a pytree as ``directory/step_<step>`` with a verified manifest; keep the newest ``keep``.
+
+    The arrays go through orbax-checkpoint (atomic folder rename); ``manifest.json`` with each
+    leaf's path, shape, dtype and SHA-256 is written last, atomically. Older checkpoints are
+    deleted only after the new one is complete, so the newest good checkpoint always survives.
+
+    Args:
+      directory: the checkpoint folder (created if missing).
+      step: the global step, ``>= 0``; names the subfolder.
+      tree: any pytree of arrays; typed PRNG keys are stored as their key data.
+      metadata: JSON-serialisable extras stored in the manifest (epoch, run configuration ...).
+      keep: number of checkpoints to keep, ``>= 1``.
+
+    Returns:
+      The path of the new checkpoint folder.
+
+    Raises:
+      ValueError: if ``step < 0`` or ``keep < 1``.
+
+    References:
+      orbax-checkpoint documentation; SHA-256 (FIPS 180-4) via :mod:`hashlib`.
+    """
+    func = "train.save_checkpoint"
+    if not isinstance(step, int | np.integer) or step < 0:
+        checks.fail(func, "step", "an integer >= 0", step)
+    if not isinstance(keep, int | np.integer) or keep < 1:
+        checks.fail(func, "keep", "an integer >= 1", keep)
+    directory = os.fspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    paths, arrays, key_impls, _ = _flatten(tree)
+    return _write(directory, int(step), paths, arrays, key_impls, dict(metadata or {}), int(keep))
+
+
+class _AsyncSaver:
+    """Writes checkpoints on one background thread; host copies are taken before returning."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending = None
+
+    def save(self, directory, step, tree, metadata, keep) -> str:
+        self.wait()
+        paths, arrays, key_impls, _ = _flatten(tree)  # synchronous copy: later steps may donate the buffers
+        self._pending = self._pool.submit(_write, directory, step, paths, arrays, key_impls, metadata, keep)
+        return _step_dir(directory, step)
+
+    def wait(self):
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()
+
+    def close(self):
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def _read_manifest(path: str) -> dict:
+    mpath = os.path.join(path, _MANIFEST)
+    if not os.path.exists(mpath):
+        raise CheckpointError(f"checkpoint {path} has no {_MANIFEST}: its write was interrupted")
+    try:
+        with open(mpath) as fh:
+            manifest = json.load(fh)
+        manifest["leaves"], manifest["step"]  # noqa: B018  (presence check)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint {path}: {_MANIFEST} is corrupt ({exc})") from exc
+    return manifest
+
+
+def restore_checkpoint(path, template) -> tuple:
+    r"""Load and verify one checkpoint folder into the structure of ``template``.
+
+    Every leaf's path, shape and dtype must match ``template`` (else the checkpoint belongs to
+    a different model), and the bytes read back must hash to the manifest's SHA-256 (else the
+    checkpoint is corrupt). Nothing is returned unless every check passes.
+
+    Args:
+      path: a ``step_<step>`` folder written by :func:`save_checkpoint`.
+      template: a pytree with the structure, shapes and dtypes expected (e.g. freshly
+        initialised parameters); typed PRNG keys are restored as typed keys.
+
+    Returns:
+      ``(tree, manifest)``: NumPy leaves (typed keys as ``jax.random`` keys) in ``template``'s
+      structure, and the manifest dict (with ``"metadata"`` and ``"step"``).
+
+    Raises:
+      CheckpointError: if the manifest is missing or corrupt, a file cannot be read, a hash
+        differs (the message names the leaf), or the tree's structure, a shape or a dtype
+        differs from ``template`` (the message names the leaf).
+
+    References:
+      orbax-checkpoint documentation; SHA-256 (FIPS 180-4) via :mod:`hashlib`.
+    """
+    import orbax.checkpoint as ocp
+
+    path = os.fspath(path)
+    manifest = _read_manifest(path)
+    t_paths, t_arrays, t_keys, treedef = _flatten(template)
+    leaves = manifest["leaves"]
+    saved_paths = [leaf["path"] for leaf in leaves]
+    if saved_paths != t_paths:
+        extra = sorted(set(saved_paths) - set(t_paths))
+        missing = sorted(set(t_paths) - set(saved_paths))
+        detail = f"leaves only in the checkpoint: {extra[:5]}; leaves only in the model: {missing[:5]}"
+        if not extra and not missing:
+            detail = "the same leaves in a different order"
+        raise CheckpointError(f"checkpoint {path} is from a different model (tree structure differs: {detail})")
+    for leaf, t_arr, t_key in zip(leaves, t_arrays, t_keys, strict=True):
+        if tuple(leaf["shape"]) != t_arr.shape or leaf["dtype"] != str(t_arr.dtype):
+            raise CheckpointError(
+                f"checkpoint {path} is from a different model: leaf {leaf['path']} has shape "
+                f"{tuple(leaf['shape'])} and dtype {leaf['dtype']}, the model expects shape {t_arr.shape} "
+                f"and dtype {t_arr.dtype}"
+            )
+        if (leaf["prng_key_impl"] is None) != (t_key is None):
+            raise CheckpointError(f"checkpoint {path}: leaf {leaf['path']} is a PRNG key in only one of the two")
+    if leaves:
+        try:
+            flat = ocp.PyTreeCheckpointer().restore(os.path.abspath(path))
+        except Exception as exc:  # orbax/tensorstore raise many types for damaged files
+            raise CheckpointError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    else:
+        flat = {}
+    out = []
+    for i, leaf in enumerate(leaves):
+        name = f"leaf_{i:05d}"
+        if name not in flat:
+            raise CheckpointError(f"checkpoint {path} is corrupt: leaf {leaf['path']} is missing")
+        arr = np.asarray(flat[name])
+        if str(arr.dtype) != leaf["dtype"] or list(arr.shape) != leaf["shape"] or _sha256(arr) != leaf["sha256"]:
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt: leaf {leaf['path']} does not match its SHA-256 in {_MANIFEST}"
+            )
+        if leaf["prng_key_impl"] is not None:
+            arr = jax.random.wrap_key_data(arr, impl=leaf["prng_key_impl"])
+        out.append(arr)
+    return jax.tree_util.tree_unflatten(treedef, out), manifest
+
+
+def restore_latest(directory, template, *, verbose: bool = True):
+    """Newest checkpoint that verifies, falling back past bad ones (saying so); ``None`` if none.
+
+    A checkpoint of a different model is not skipped: its :class:`CheckpointError` is raised.
+    """
+    for _, path in reversed(list_checkpoints(directory)):
+        try:
+            tree, manifest = restore_checkpoint(path, template)
+        except CheckpointError as exc:
+            if "different model" in str(exc) or "PRNG key in only one" in str(exc):
+                raise
+            print(f"mathdl.train: skipping {exc}; falling back to the previous checkpoint.", file=sys.stderr)
+            continue
+        if verbose:
+            print(f"mathdl.train: resuming from {path} (step {manifest['step']}).", file=sys.stderr)
+        return tree, manifest["metadata"], path
+    return None
