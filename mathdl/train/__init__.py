@@ -5,7 +5,7 @@ verified checkpoints, exact resume, signal handling, a non-finite guard, early s
 progress and metrics logs, and data parallelism over a ``jax.sharding.Mesh``.
 """
 
-from mathdl.train._checkpoint import CheckpointError, list_checkpoints, restore_checkpoint, save_checkpoint
+from mathdl.train._checkpoint import CheckpointError, list_checkpoints, restore_checkpoint, save_checkpoint, tree_digest
 from mathdl.train._evaluate import evaluate
 from mathdl.train._loop import EarlyStopping, FitResult, NonFiniteError, fit
 from mathdl.train._parallel import initialize_distributed, make_mesh
@@ -25,4 +25,5 @@ __all__ = [
     "mean_loss",
     "restore_checkpoint",
     "save_checkpoint",
+    "tree_digest",
 ]

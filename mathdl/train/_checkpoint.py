@@ -22,7 +22,7 @@ import numpy as np
 
 from mathdl import checks
 
-__all__ = ["CheckpointError", "list_checkpoints", "restore_checkpoint", "save_checkpoint"]
+__all__ = ["CheckpointError", "list_checkpoints", "restore_checkpoint", "save_checkpoint", "tree_digest"]
 
 _PREFIX = "step_"
 _MANIFEST = "manifest.json"
@@ -55,6 +55,29 @@ def _flatten(tree):
         # copy=True: on CPU np.asarray can alias a device buffer that a donated step later overwrites
         arrays.append(np.array(leaf, copy=True))
     return paths, arrays, key_impls, treedef
+
+
+def tree_digest(tree) -> str:
+    r"""SHA-256 hex digest of a pytree: every leaf's path, dtype, shape and bytes, in tree order.
+
+    Two trees have the same digest exactly when they have the same structure and bitwise equal
+    leaves (typed PRNG keys are hashed through their key data).
+
+    Args:
+      tree: a pytree of arrays (JAX or NumPy).
+
+    Returns:
+      A 64-character hexadecimal string.
+
+    References:
+      SHA-256 (FIPS 180-4) via :mod:`hashlib`.
+    """
+    paths, arrays, _, _ = _flatten(tree)
+    h = hashlib.sha256()
+    for p, a in zip(paths, arrays, strict=True):
+        h.update(f"{p}|{a.dtype}|{a.shape}|".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
 
 
 def _step_dir(directory: str, step: int) -> str:

@@ -106,6 +106,20 @@ def _check_int(func, name, value, low):
         checks.fail(func, name, f"an integer >= {low}", value)
 
 
+def _check_labels(func, name, data, num_classes):
+    for path, leaf in jax.tree_util.tree_leaves_with_path(data):
+        arr = np.asarray(leaf)
+        if np.issubdtype(arr.dtype, np.integer) and arr.size:
+            lo, hi = int(arr.min()), int(arr.max())
+            if lo < 0 or hi >= num_classes:
+                checks.fail(
+                    func,
+                    name,
+                    f"labels in [0, {num_classes}) (num_classes = {num_classes})",
+                    f"labels in [{lo}, {hi}] in {name}{jax.tree_util.keystr(path)}",
+                )
+
+
 def _check_finite_data(func, name, data):
     for path, leaf in jax.tree_util.tree_leaves_with_path(data):
         arr = np.asarray(leaf)
@@ -159,6 +173,7 @@ def fit(
     scan_epoch: bool | None = None,
     handle_signals: bool = True,
     log_file: str | os.PathLike | None = None,
+    num_classes: int | None = None,
 ) -> FitResult:
     r"""Train ``params`` by mini-batch gradient steps on shuffled epochs of ``data``.
 
@@ -212,6 +227,8 @@ def fit(
         fall on epoch boundaries). Bitwise equal to the step-by-step loop on CPU.
       handle_signals: catch SIGTERM/SIGINT as described above (main thread only).
       log_file: where to append JSON-lines metrics (default ``checkpoint_dir/metrics.jsonl``).
+      num_classes: if given, every integer leaf of ``data`` and ``eval_data`` (the labels) must
+        lie in ``[0, num_classes)``; checked before training.
 
     Returns:
       A :class:`FitResult` ``(params, opt_state, model_state, history, step, epoch,
@@ -219,8 +236,8 @@ def fit(
 
     Raises:
       ValueError: before any step, for leaves of ``data`` with different leading lengths,
-        NaN/inf features, ``batch_size`` outside ``[1, n]``, ``epochs < 1``, a checkpoint of a
-        different model or run (the message names the leaf), or a bad hyperparameter.
+        NaN/inf features, labels outside ``[0, num_classes)``, ``batch_size`` outside ``[1, n]``,
+        ``epochs < 1``, a checkpoint of a different model or run (the message names the leaf), or a bad hyperparameter.
       TypeError: if ``key`` is not a typed PRNG key or ``loss_fn`` is not callable.
       NonFiniteError: when a step's loss or gradient is not finite (naming the step and the
         first offending leaf); that state is not saved.
@@ -259,6 +276,11 @@ def fit(
     _check_finite_data(func, "data", data)
     if eval_data is not None:
         _check_finite_data(func, "eval_data", eval_data)
+    if num_classes is not None:
+        _check_int(func, "num_classes", num_classes, 1)
+        _check_labels(func, "data", data, num_classes)
+        if eval_data is not None:
+            _check_labels(func, "eval_data", eval_data, num_classes)
 
     mesh = _resolve_mesh(func, mesh, devices)
     n_dev = 1 if mesh is None else mesh.shape["data"]
@@ -305,6 +327,7 @@ def fit(
     # ---- resume
     opt_state = None
     start_step = 0
+    finished = False
     es_state = {"best": None, "wait": 0, "epoch": -1}
     best_params = None
     restored_from = None
@@ -318,6 +341,8 @@ def fit(
             "model_state": model_state,
             "key": key_data,
         }
+        if early_stopping is not None and early_stopping.restore_best:
+            template["best_params"] = params
         found = ckpt.restore_latest(ckpt_dir, template, verbose=progress)
         if found is not None:
             tree, meta, restored_from = found
@@ -333,8 +358,9 @@ def fit(
             key_data = np.asarray(tree["key"])
             start_step = int(meta["step"])
             es_state = meta.get("early_stopping", es_state)
-            if "best_params" in tree:
-                best_params = tree["best_params"]
+            finished = meta.get("stop_reason") == "early_stopping"
+            if "best_params" in tree and es_state.get("best") is not None:
+                best_params = place(tree["best_params"])
     key = jax.random.wrap_key_data(jnp.asarray(key_data), impl=key_impl)
     perm_key, step_key = jax.random.split(key)
 
@@ -414,7 +440,9 @@ def fit(
     state = (params, opt_state, model_state, new_acc())
     t = start_step
     last_ckpt = restored_from
-    stop_reason = "completed"
+    stop_reason = "early_stopping" if finished else "completed"
+    saver = ckpt._AsyncSaver() if ckpt_dir is not None else None
+    next_ckpt = (t // ckpt_every + 1) * ckpt_every
     t_log, t_log_step = time.perf_counter(), t
 
     def check_finite_or_raise(acc):
@@ -443,14 +471,18 @@ def fit(
             bar.set_postfix(loss=f"{entry['loss']:.4g}", ex_s=f"{entry['examples_per_s']:.3g}")
 
     def save(epoch):
-        nonlocal last_ckpt
+        nonlocal last_ckpt, next_ckpt
+        next_ckpt = (t // ckpt_every + 1) * ckpt_every
+        if last_ckpt is not None and last_ckpt.endswith(f"step_{t:09d}"):
+            return  # this step is already saved
         p, o, s, acc = state
-        check_finite_or_raise(jax.device_get(acc))
+        check_finite_or_raise(jax.device_get(acc))  # a non-finite state is never saved
         tree = {"params": p, "opt_state": o, "model_state": s if has_state else None, "key": key_data}
-        if best_params is not None:
-            tree["best_params"] = best_params
-        meta = {"step": t, "epoch": epoch, "run": run_meta, "early_stopping": es_state}
-        last_ckpt = ckpt.save_checkpoint(ckpt_dir, t, tree, meta, keep=keep)
+        if early_stopping is not None and early_stopping.restore_best:
+            tree["best_params"] = p if best_params is None else best_params
+        meta = {"step": t, "epoch": epoch, "run": run_meta, "early_stopping": es_state, "stop_reason": stop_reason}
+        # host copies are taken now; the orbax write, manifest and pruning run on a background thread
+        last_ckpt = saver.save(ckpt_dir, t, tree, meta, keep)
 
     try:
         while t < total_steps and stop_reason == "completed":
@@ -470,7 +502,7 @@ def fit(
                     if t % log_every == 0 and t % steps_per_epoch:
                         flush_log(state[3], epoch)
                         state = (*state[:3], new_acc())
-                    if ckpt_dir is not None and t % ckpt_every == 0 and t % steps_per_epoch:
+                    if ckpt_dir is not None and t >= next_ckpt and t % steps_per_epoch:
                         save(epoch)
                     if signals.received:
                         break
@@ -506,9 +538,7 @@ def fit(
                             es_state = {**es_state, "wait": es_state["wait"] + 1}
                             if es_state["wait"] >= early_stopping.patience:
                                 stop_reason = "early_stopping"
-                if ckpt_dir is not None and (
-                    (t // ckpt_every) > ((t - steps_per_epoch) // ckpt_every) or t == total_steps
-                ):
+                if ckpt_dir is not None and (t >= next_ckpt or t == total_steps or stop_reason != "completed"):
                     save(epoch)
             if signals.received:
                 stop_reason = signals.received
@@ -519,6 +549,8 @@ def fit(
             flush_log(acc, (t - 1) // steps_per_epoch)
     finally:
         signals.restore()
+        if saver is not None:
+            saver.close()
         if bar is not None:
             bar.close()
     if best_params is not None and early_stopping is not None and early_stopping.restore_best:
