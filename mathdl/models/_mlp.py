@@ -44,6 +44,15 @@ def _named_activation(func: str, name: str) -> Callable:
     return ACTIVATIONS[name][0]
 
 
+def _pair_forward(entry):
+    # An Activation(sigma, sigma_dot) (as accepted by backprop) is also accepted here: use sigma.
+    from mathdl.models._activation_table import Activation
+
+    if isinstance(entry, Activation):
+        return entry.sigma
+    return entry
+
+
 def resolve_activations(func: str, activation, num_layers: int) -> tuple[Callable, ...]:
     r"""Expand ``activation`` into one callable per layer, $S^{[1]}, \dots, S^{[L]}$.
 
@@ -66,6 +75,7 @@ def resolve_activations(func: str, activation, num_layers: int) -> tuple[Callabl
     """
 
     def one(entry):
+        entry = _pair_forward(entry)
         if entry is None:
             return _identity
         if isinstance(entry, str):
@@ -74,7 +84,10 @@ def resolve_activations(func: str, activation, num_layers: int) -> tuple[Callabl
             checks.fail(func, "activation", "a callable, a name or None", type(entry).__name__, exc=TypeError)
         return entry
 
-    if isinstance(activation, Sequence) and not isinstance(activation, str):
+    from mathdl.models._activation_table import Activation
+
+    is_pair = isinstance(activation, Activation)
+    if isinstance(activation, Sequence) and not isinstance(activation, str) and not is_pair:
         acts = list(activation)
         if len(acts) == num_layers - 1:
             acts.append(None)
