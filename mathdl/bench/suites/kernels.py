@@ -55,7 +55,7 @@ def _dense_cases(sizes, dtype_name: str) -> dict:
 
     params = DenseParams(W, b)
     f_mathdl = jax.jit(jax.vmap(dense, in_axes=(None, 0)))
-    f_jax = jax.jit(lambda W, b, X: X @ W.T + b)
+    f_jax = jax.jit(lambda W, b, X: X @ W.T + b[None, :])
     impls = {
         "mathdl": lambda: f_mathdl(params, X),
         "jax": lambda: f_jax(W, b, X),
@@ -69,8 +69,8 @@ def _dense_cases(sizes, dtype_name: str) -> dict:
     if _platform() == "gpu" and tdev == "cpu":
         return impls  # torch without CUDA would time the host against the GPU: not a peer
     tdtype = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype_name]
-    # bfloat16 has no NumPy dtype: go through float32.
-    Xt, Wt, bt = (torch.from_numpy(np.asarray(a.astype(jnp.float32))).to(tdev, tdtype) for a in (X, W, b))
+    # bfloat16 has no NumPy dtype: go through float32; np.array copies (torch wants a writable buffer).
+    Xt, Wt, bt = (torch.from_numpy(np.array(a.astype(jnp.float32))).to(tdev, tdtype) for a in (X, W, b))
 
     def f_torch():
         with torch.no_grad():
@@ -131,7 +131,7 @@ def attention_cudnn(quick: bool):
     if torch.cuda.is_available():
         # torch's SDPA wants (B, H, T, D).
         qt, kt, vt = (
-            torch.from_numpy(np.asarray(a.astype(jnp.float32))).to("cuda", torch.bfloat16).transpose(1, 2)
+            torch.from_numpy(np.array(a.astype(jnp.float32))).to("cuda", torch.bfloat16).transpose(1, 2)
             for a in (q, k, v)
         )
 

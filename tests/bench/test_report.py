@@ -1,0 +1,102 @@
+"""Result files: the JSON schema, the markdown table and the PNG, on a synthetic run."""
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from mathdl.bench import _report, _runner
+from mathdl.bench._registry import Case, SkipCase
+
+
+def _impls(quick):
+    x = jnp.ones((8,), jnp.float32)
+    f = jax.jit(lambda v: v + 1.0)
+    return {"jax": lambda: f(x), "mathdl": lambda: f(x), "torch": lambda: f(x)}
+
+
+def _skip(quick):
+    raise SkipCase("only on a GPU")
+
+
+@pytest.fixture(scope="module")
+def result():
+    cases = [
+        Case("synthetic", "add", _impls, flops=lambda q: 8.0, bytes=lambda q: 64.0, ratio_floor=0.5),
+        Case("synthetic", "skipped", _skip),
+    ]
+    return _runner.run_benchmarks(
+        cases, quick=True, repeats=3, window_s=1e-4, pause_s=0.0, command="mathdl bench --quick", log=lambda m: None
+    )
+
+
+@pytest.mark.parametrize(
+    "t,expected",
+    [(1.5, "1.5 s"), (0.0123, "12.3 ms"), (4.56e-6, "4.56 us"), (7e-9, "7 ns"), (None, "n/a"), (math.nan, "n/a")],
+)
+def test_format_seconds(t, expected):
+    """Worked values by hand, including the missing-value edges (None, NaN)."""
+    assert _report.format_seconds(t) == expected
+
+
+def test_json_schema_round_trip(result, tmp_path):
+    """Reference: the schema in benchmarks/README.md; the file is strict JSON (NaN stored as null)."""
+    paths = _report.write_results(result, tmp_path)
+    text = paths["json"].read_text()
+    data = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    assert data["schema"] == "mathdl-bench/1"
+    env = data["environment"]
+    assert env["command"] == "mathdl bench --quick"
+    assert set(env["versions"]) >= {"jax", "jaxlib", "flax", "optax", "torch"}
+    assert env["device"]["platform"] == "cpu" and env["host"]["cpu_count"] >= 1
+    assert "XLA_FLAGS" in env["flags"] and env["date_utc"].endswith("+00:00")
+    assert set(data["limits"]) == {"matmul", "bandwidth", "dispatch"}
+    add, skipped = data["cases"]
+    assert skipped["status"] == "skipped" and skipped["notes"] == ["only on a GPU"]
+    assert list(add["impls"]) == ["jax", "mathdl", "torch"]
+    for e in add["impls"].values():
+        keys = {"times_s", "median_s", "q25_s", "q75_s", "min_s", "max_s", "compile_s", "memory", "ratio_vs_jax"}
+        assert keys <= set(e)
+        assert e["memory"]["kind"].startswith("host max-RSS growth")  # CPU: labelled, not a device figure
+        assert {"median", "q25", "q75", "pairs"} <= set(e["ratio_vs_jax"])
+    assert add["floor_ok"] in (True, False)
+    assert set(add["mathdl_vs"]) == {"jax", "torch"}
+
+
+def test_markdown_table(result):
+    """Reference: the layout described in benchmarks/README.md; the ratio convention is in the header."""
+    md = _report.to_markdown(result)
+    assert _report.RATIO_HEADER in md
+    assert "t_jax / t_impl" in _report.RATIO_HEADER and "> 1 = faster" in _report.RATIO_HEADER
+    cases_section = md.split("## Cases")[1].split("## Headlines")[0]
+    rows = [line for line in cases_section.splitlines() if line.startswith("| synthetic/add |")]
+    assert [r.split("|")[2].strip() for r in rows] == ["jax", "mathdl", "torch"]
+    assert "1 (reference)" in rows[0]
+    assert "| synthetic/skipped | (skipped) |" in md
+    assert "## Device limits" in md and "matmul peak float32" in md and "dispatch latency" in md
+    assert "## Headlines: mathdl against each peer" in md
+    assert "- synthetic/skipped: only on a GPU" in md
+
+
+def test_markdown_from_reloaded_json(result, tmp_path):
+    """Edge: the markdown renders from the JSON file too (nulls where NaN was) without crashing."""
+    data = json.loads(_report.write_results(result, tmp_path)["json"].read_text())
+    data["cases"][0]["impls"]["torch"]["ratio_vs_jax"]["median"] = None
+    data["wall_s"] = None
+    md = _report.to_markdown(data)
+    assert "total wall time: n/a s" in md and "**n/a**" in md
+
+
+def test_png_is_written(result, tmp_path):
+    """Reference: PNG signature bytes; the plot exists when there are ratios to draw."""
+    path = _report.write_plot(result, tmp_path / "r.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_png_skipped_without_ratios(tmp_path):
+    """Edge: with no ratio to plot nothing is written and None is returned."""
+    empty = {"cases": [], "environment": {"device": {"platform": "cpu", "kind": "cpu"}}}
+    assert _report.write_plot(empty, tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()
