@@ -40,6 +40,8 @@ def mean_loss(example_loss: Callable, *, needs_key: bool = False) -> Callable:
 
     Raises:
       TypeError: if ``example_loss`` is not callable.
+      ValueError: (when the returned function is traced) if ``example_loss`` does not return a
+        scalar for one example.
 
     References:
       [MEDL] Ch. 2, Sec. 2.3 (the loss as an average over examples) and Ch. 4, Sec. 4.2
@@ -55,6 +57,13 @@ def mean_loss(example_loss: Callable, *, needs_key: bool = False) -> Callable:
             losses = jax.vmap(example_loss, in_axes=(None, 0, 0))(params, batch, keys)
         else:
             losses = jax.vmap(example_loss, in_axes=(None, 0))(params, batch)
+        if losses.shape != (n_b,):
+            checks.fail(
+                "train.mean_loss",
+                "example_loss",
+                "a function returning a scalar per example",
+                f"shape {losses.shape[1:]} per example",
+            )
         return jnp.mean(losses)
 
     return loss_fn
