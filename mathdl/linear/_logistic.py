@@ -1,0 +1,266 @@
+r"""Logistic regression ([MEDL] Sec. 3.1-3.2): the sigmoid model, its likelihood, Newton/IRLS and GD."""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from mathdl import checks
+from mathdl.linear._common import check_design, check_finite, check_labels, row_weights
+from mathdl.linear._optimize import minimize
+
+__all__ = [
+    "LogisticFit",
+    "LogisticParams",
+    "fit_logistic",
+    "logistic_gradient_hessian",
+    "logistic_objective",
+    "predict_logistic",
+    "threshold_rule",
+]
+
+
+class LogisticParams(NamedTuple):
+    """Parameters of $\\hat y = \\sigma(b + w^\\top x)$.
+
+    Attributes:
+      b: intercept $b_0$, shape ``()``.
+      w: weights, shape ``(p,)``.
+    """
+
+    b: jax.Array
+    w: jax.Array
+
+
+class LogisticFit(NamedTuple):
+    """Result of :func:`fit_logistic`.
+
+    Attributes:
+      params: the last iterate, ``LogisticParams`` (always finite).
+      converged: the stopping rule held before ``max_iter`` AND the data are not separable.
+      separable: the last iterate classifies every (weighted) point strictly correctly, a
+        certificate that the maximum-likelihood estimate does not exist: $\\lVert w\\rVert$ would
+        grow without bound (see ``norm_history``).
+      num_iter: iterations run, int32 scalar.
+      loss_history: objective of each iterate, shape ``(max_iter + 1,)``, NaN after ``num_iter``.
+      norm_history: $\\lVert w\\rVert$ of each iterate, same shape.
+    """
+
+    params: LogisticParams
+    converged: jax.Array
+    separable: jax.Array
+    num_iter: jax.Array
+    loss_history: jax.Array
+    norm_history: jax.Array
+
+
+def _logits(theta, X):
+    return theta[0] + X @ theta[1:]
+
+
+def _objective(theta, X, y, v, l2):
+    z = _logits(theta, X)
+    # Cross-entropy from logits: -y log s(z) - (1-y) log(1-s(z)) = softplus(z) - y z. This replaces the
+    # book's clipping of y-hat to [1e-7, 1 - 1e-7] and stays exact for large |z|.
+    ce = jax.nn.softplus(z) - y * z
+    return (v @ ce) / jnp.sum(v) + 0.5 * l2 * jnp.sum(theta[1:] ** 2)
+
+
+def _grad_hess(theta, X, y, v, l2):
+    n, p = X.shape
+    Xt = jnp.concatenate([jnp.ones((n, 1), X.dtype), X], axis=1)
+    z = Xt @ theta
+    yhat = jax.nn.sigmoid(z)
+    total = jnp.sum(v)
+    g = Xt.T @ (v * (yhat - y)) / total
+    s = v * jax.nn.sigmoid(z) * jax.nn.sigmoid(-z)  # yhat (1 - yhat), without cancellation
+    H = (Xt * s[:, None]).T @ Xt / total
+    pen = jnp.ones((p + 1,), X.dtype).at[0].set(0.0) * l2  # the intercept is not penalised
+    return g + pen * theta, H + jnp.diag(pen)
+
+
+def _prepare(func, X, y, weights, l2):
+    n, p = check_design(func, X, y, weights=weights)
+    checks.check_positive(func, "l2", l2, strict=False)
+    check_finite(func, "X", X)
+    check_labels(func, "y", y, 2)
+    X = jnp.asarray(X)
+    dtype = X.dtype
+    return X, jnp.asarray(y).astype(dtype), row_weights(weights, n, dtype), jnp.asarray(l2, dtype)
+
+
+def logistic_objective(params: LogisticParams, X, y, *, weights=None, l2=0.0) -> jax.Array:
+    r"""The logistic-regression objective: mean binary cross-entropy (plus an optional ridge term).
+
+    $$C(b, w) = \frac{1}{\sum_i v_i}\sum_{i=1}^n v_i\big[-y_i\log\hat y_i - (1-y_i)\log(1-\hat y_i)\big]
+    + \frac{\lambda}{2}\lVert w\rVert^2,\qquad \hat y_i = \sigma(b + w^\top x_i),$$
+
+    computed from the logits as $\mathrm{softplus}(z) - yz$ (stable; the book clips $\hat y$ instead).
+
+    Args:
+      params: ``LogisticParams(b, w)``.
+      X: inputs, shape ``(n, p)``.
+      y: labels in $\{0, 1\}$, shape ``(n,)`` (int or float).
+      weights: optional row weights $v_i \ge 0$, shape ``(n,)``.
+      l2: $\lambda \ge 0$ (the intercept is not penalised).
+
+    Returns:
+      $C$, a scalar.
+
+    Raises:
+      ValueError: on shape mismatches, a label outside $\{0,1\}$ (index named) or ``l2 < 0``.
+      TypeError: if ``X`` is not floating.
+
+    References:
+      [MEDL] Ch. 3, Sec. 3.1 (Bernoulli likelihood and binary cross-entropy).
+    """
+    X, y, v, l2 = _prepare("linear.logistic_objective", X, y, weights, l2)
+    theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w])
+    return _objective(theta, X, y, v, l2)
+
+
+def logistic_gradient_hessian(params: LogisticParams, X, y, *, weights=None, l2=0.0):
+    r"""Gradient and Hessian of :func:`logistic_objective` in $\theta = (b, w)$, in closed form.
+
+    $$\nabla C = \frac1n\sum_i(\hat y_i - y_i)\,\tilde x_i,\qquad
+      \nabla^2 C = \frac1n\sum_i \hat y_i(1-\hat y_i)\,\tilde x_i\tilde x_i^\top \succeq 0,$$
+
+    with $\tilde x_i = [1; x_i]$ (weighted means when ``weights`` is given; ``l2`` adds $\lambda w$ and
+    $\lambda$ on the diagonal except the intercept). These are the IRLS/Newton ingredients.
+
+    Args:
+      params: ``LogisticParams(b, w)``.
+      X: inputs, shape ``(n, p)``.
+      y: labels in $\{0,1\}$, shape ``(n,)``.
+      weights: optional row weights, shape ``(n,)``.
+      l2: ridge strength $\lambda \ge 0$.
+
+    Returns:
+      ``(g, H)`` with ``g`` of shape ``(p + 1,)`` and ``H`` of shape ``(p + 1, p + 1)``; index 0 is $b$.
+
+    Raises:
+      ValueError: as :func:`logistic_objective`.
+      TypeError: if ``X`` is not floating.
+
+    References:
+      [MEDL] Ch. 3, Sec. 3.1-3.2 (gradient of the cross-entropy, convexity).
+    """
+    X, y, v, l2 = _prepare("linear.logistic_gradient_hessian", X, y, weights, l2)
+    theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w])
+    return _grad_hess(theta, X, y, v, l2)
+
+
+def fit_logistic(
+    X,
+    y,
+    *,
+    method: str = "newton",
+    weights=None,
+    l2=0.0,
+    max_iter: int | None = None,
+    tol: float = 1e-10,
+    learning_rate: float = 1.0,
+) -> LogisticFit:
+    r"""Fit logistic regression by maximum likelihood, compiled in one ``lax.while_loop``.
+
+    Minimises :func:`logistic_objective`. ``method="newton"`` is Newton's method, i.e. iteratively
+    reweighted least squares: $\theta \leftarrow \theta - H^{+}\nabla C$ with the closed forms of
+    :func:`logistic_gradient_hessian` (the step is a least-squares solve, so a singular $H$
+    gives the minimum-norm step). ``method="gd"`` is gradient descent
+    $\theta \leftarrow \theta - \alpha\nabla C$. Both start at $\theta = 0$.
+
+    On linearly separable data the likelihood has no maximiser: $\lVert w\rVert \to \infty$. The
+    fit stays finite (it stops at ``max_iter`` or when the step no longer changes $\theta$) and
+    reports ``separable=True`` and the growth of $\lVert w\rVert$ in ``norm_history``.
+
+    Args:
+      X: inputs WITHOUT a column of ones, shape ``(n, p)``.
+      y: labels in $\{0, 1\}$, shape ``(n,)``.
+      method: ``"newton"`` (default) or ``"gd"``.
+      weights: optional row weights $v_i \ge 0$, shape ``(n,)`` (0 drops a row).
+      l2: ridge strength $\lambda \ge 0$ on $w$ (not $b$); sklearn's ``C`` is $1/(\lambda n)$.
+      max_iter: iteration cap (static; default 100 for Newton, 10000 for GD).
+      tol: Newton stops when $\lVert\Delta\theta\rVert \le$ ``tol`` $(1+\lVert\theta\rVert)$; GD when
+        $\lVert\nabla C\rVert \le$ ``tol``.
+      learning_rate: $\alpha > 0$ for ``"gd"``.
+
+    Returns:
+      :class:`LogisticFit` ``(params, converged, separable, num_iter, loss_history, norm_history)``.
+
+    Raises:
+      ValueError: on shape mismatches, an unknown ``method``, a label outside $\{0,1\}$ (its
+        index is named), non-finite ``X``, ``l2 < 0`` or ``max_iter < 1``.
+      TypeError: if ``X`` or ``weights`` is not floating.
+
+    References:
+      [MEDL] Ch. 3, Sec. 3.1 (MLE, convexity) and Sec. 3.2 (gradient descent on the shallow network).
+      Oracle in tests: ``sklearn.linear_model.LogisticRegression(penalty=None)``.
+    """
+    func = "linear.fit_logistic"
+    checks.check_choice(func, "method", method, ("newton", "gd"))
+    checks.check_positive(func, "learning_rate", learning_rate)
+    checks.check_positive(func, "tol", tol, strict=False)
+    if max_iter is None:
+        max_iter = 100 if method == "newton" else 10000
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
+        checks.fail(func, "max_iter", "a positive int", max_iter)
+    X, y, v, l2 = _prepare(func, X, y, weights, l2)
+    p = X.shape[1]
+    theta0 = jnp.zeros((p + 1,), X.dtype)
+    res = minimize(
+        lambda t: _objective(t, X, y, v, l2),
+        theta0,
+        method=method,
+        max_iter=int(max_iter),
+        tol=tol,
+        learning_rate=learning_rate,
+        n_bias=1,
+        grad_hess=lambda t: _grad_hess(t, X, y, v, l2),
+    )
+    margins = (2.0 * y - 1.0) * _logits(res.theta, X)
+    separable = jnp.all((margins > 0) | (v == 0)) & (l2 == 0)
+    params = LogisticParams(b=res.theta[0], w=res.theta[1:])
+    return LogisticFit(params, res.stopped & ~separable, separable, res.num_iter, res.loss_history, res.norm_history)
+
+
+def predict_logistic(params: LogisticParams, x) -> jax.Array:
+    r"""Probability $\hat y = \sigma(b + w^\top x) = P(Y = 1 \mid x)$.
+
+    Args:
+      params: ``LogisticParams(b, w)``.
+      x: one example ``(p,)`` or a batch ``(*batch, p)``.
+
+    Returns:
+      Probabilities, shape ``(*batch,)``.
+
+    Raises:
+      ValueError: if ``x``'s last axis is not ``p``.
+
+    References:
+      [MEDL] Ch. 3, Sec. 3.1 (the sigmoid model).
+    """
+    p = np.shape(params.w)[0]
+    if np.ndim(x) < 1 or np.shape(x)[-1] != p:
+        checks.fail("linear.predict_logistic", "x", f"last axis of size {p} (the size of `w`)", f"shape {np.shape(x)}")
+    return jax.nn.sigmoid(x @ params.w + params.b)
+
+
+def threshold_rule(prob, *, threshold: float = 0.5) -> jax.Array:
+    r"""The binary decision rule $\hat Y = 1$ if $\hat y > \tau$, else 0.
+
+    Args:
+      prob: probabilities $\hat y$, any shape.
+      threshold: $\tau \in [0, 1]$ (default 0.5); moving it trades TPR against FPR (the ROC curve).
+
+    Returns:
+      int32 decisions of the same shape.
+
+    Raises:
+      ValueError: if ``threshold`` is outside $[0, 1]$.
+
+    References:
+      [MEDL] Ch. 2, Sec. 2.2 and Ch. 3, Sec. 3.1 (decision rule with threshold $\tau$).
+    """
+    checks.check_range("linear.threshold_rule", "threshold", threshold, 0.0, 1.0, high_closed=True)
+    return (jnp.asarray(prob) > threshold).astype(jnp.int32)
