@@ -14,11 +14,31 @@ from mathdl.layers._init import (
     lecun_normal,
     lecun_uniform,
 )
+from mathdl.layers._norm import (
+    BatchNormParams,
+    BatchNormState,
+    LayerNormParams,
+    batch_norm,
+    init_batch_norm,
+    init_layer_norm,
+    layer_norm,
+)
+from mathdl.layers._regularise import dropout, l1_penalty, l2_penalty
 
 __all__ = [
     "INITIALISERS",
+    "BatchNormParams",
+    "BatchNormState",
     "DenseParams",
+    "LayerNormParams",
+    "batch_norm",
     "dense",
+    "dropout",
+    "init_batch_norm",
+    "init_layer_norm",
+    "l1_penalty",
+    "l2_penalty",
+    "layer_norm",
     "glorot_normal",
     "glorot_uniform",
     "he_normal",
