@@ -266,7 +266,8 @@ def check_grad(
     if not ok and raise_on_failure:
         raise GradCheckError(
             f"{func}: gradient of argument {argnums} disagrees with central differences at flattened component "
-            f"{worst}: jax.grad gives {analytic[worst]!r}, finite differences give {numeric[worst]!r} "
+            f"{worst}: jax.grad gives {float(analytic[worst]):.8g}, "
+            f"finite differences give {float(numeric[worst]):.8g} "
             f"(|error| {err[worst]:.3g} > atol {atol:g} + rtol {rtol:g} * |numeric|)."
         )
     return report
