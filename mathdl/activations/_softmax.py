@@ -107,7 +107,9 @@ def softmax_jacobian(z: jax.Array) -> jax.Array:
     z = _as_float("activations.softmax_jacobian", "z", z)
     _check_axis("activations.softmax_jacobian", z, -1)
     s = softmax(z)
-    diag = s[..., :, None] * jnp.eye(z.shape[-1], dtype=z.dtype)
+    K = z.shape[-1]
+    eye = jnp.broadcast_to(jnp.eye(K, dtype=z.dtype), (*z.shape[:-1], K, K))  # explicit: strict rank promotion
+    diag = s[..., :, None] * eye
     return diag - s[..., :, None] * s[..., None, :]
 
 
