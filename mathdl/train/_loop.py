@@ -316,6 +316,8 @@ def fit(
         replicated = batch_sharding = None
 
     def place(tree):
+        # a fresh copy: the compiled step donates its inputs, which must never be the caller's arrays
+        tree = jax.tree.map(lambda a: jnp.array(a, copy=True), tree)
         if replicated is None:
             return jax.device_put(tree)
         return jax.device_put(tree, replicated)
@@ -370,15 +372,14 @@ def fit(
     opt_state = place(opt_state)
     model_state = place(model_state) if has_state else ()
 
-    loss_shape = jax.eval_shape(
-        lambda p, o, s, b: step(p, o, s, b, step_key)[3]["loss"],
-        params,
-        opt_state,
-        model_state,
-        jax.tree.map(lambda a: a[:batch_size], data_dev),
-    )
+    first_batch = jax.tree.map(lambda a: a[:batch_size], data_dev)
+    loss_out = jax.eval_shape(lambda p, s, b: user_loss(p, s, b, step_key), params, model_state, first_batch)
+    if not (isinstance(loss_out, tuple) and len(loss_out) == 2):
+        checks.fail(func, "loss_fn", "(loss, new_model_state) when `model_state` is given", type(loss_out).__name__)
+    loss_shape = loss_out[0]
     if loss_shape.shape != ():
         checks.fail(func, "loss_fn", "a scalar loss (the mean over the batch)", f"shape {loss_shape.shape}")
+    jax.eval_shape(lambda p, o, s, b: step(p, o, s, b, step_key), params, opt_state, model_state, first_batch)
     n_flags = 1 + len(jax.tree.leaves(params))
     flag_names = ["loss"] + [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
 
