@@ -27,7 +27,8 @@ Schedule = Callable[[jax.Array], jax.Array]
 
 
 def _check_value(func: str, name: str, value, *, strict: bool = True) -> None:
-    if isinstance(value, bool) or np.ndim(value) != 0:
+    numeric = isinstance(value, (int, float, np.number, np.ndarray, jax.Array))
+    if isinstance(value, bool) or not numeric or np.ndim(value) != 0:
         checks.fail(func, name, "a finite scalar", value, exc=TypeError)
     v = float(value)
     if not math.isfinite(v) or (v <= 0 if strict else v < 0):
