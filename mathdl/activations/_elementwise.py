@@ -419,15 +419,15 @@ def gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
       Same shape and dtype as ``u``.
 
     Raises:
-      TypeError: if ``u`` is not a floating array.
-      ValueError: if ``approximate`` is not a bool.
+      TypeError: if ``u`` is not a floating array or ``approximate`` is not a bool.
 
     References:
       [MEDL] Ch. 5, Sec. 5.3 (alternatives); Hendrycks & Gimpel (2016), "Gaussian Error Linear Units".
       Oracle in tests: ``torch.nn.functional.gelu``, ``scipy.special.ndtr``.
     """
     u = _as_float("activations.gelu", "u", u)
-    checks.check_choice("activations.gelu", "approximate", approximate, (True, False))
+    if not isinstance(approximate, bool):  # not check_choice: 1 == True would slip through
+        checks.fail("activations.gelu", "approximate", "a bool", approximate, exc=TypeError)
     # At u = -inf the product u·Φ(u) is -inf·0; its limit is 0, which _finite_times returns.
     neg_inf = u == -jnp.inf
     if approximate:
@@ -452,14 +452,14 @@ def d_gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
       Same shape and dtype as ``u``.
 
     Raises:
-      TypeError: if ``u`` is not a floating array.
-      ValueError: if ``approximate`` is not a bool.
+      TypeError: if ``u`` is not a floating array or ``approximate`` is not a bool.
 
     References:
       [MEDL] Ch. 5, Sec. 5.3; Hendrycks & Gimpel (2016).
     """
     u = _as_float("activations.d_gelu", "u", u)
-    checks.check_choice("activations.d_gelu", "approximate", approximate, (True, False))
+    if not isinstance(approximate, bool):  # not check_choice: 1 == True would slip through
+        checks.fail("activations.d_gelu", "approximate", "a bool", approximate, exc=TypeError)
     if approximate:
         k = math.sqrt(2 / math.pi)
         t = jnp.tanh(_gelu_inner(u))

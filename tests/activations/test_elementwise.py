@@ -320,5 +320,7 @@ def test_bad_positive_hyperparameters(fn, arg):
 def test_bad_approximate(fn):
     """Bad configuration: `approximate` must be a bool ('tanh' is PyTorch's spelling, not ours)."""
     q = f"activations.{fn.__name__}"
-    with pytest.raises(ValueError, match=rf"^{q}: argument `approximate` expected one of \[True, False\], got 'tanh'"):
+    with pytest.raises(TypeError, match=rf"^{q}: argument `approximate` expected a bool, got 'tanh'\.$"):
         fn(1.0, approximate="tanh")
+    with pytest.raises(TypeError, match=rf"^{q}: argument `approximate` expected a bool, got 1\.$"):
+        fn(1.0, approximate=1)
