@@ -2,9 +2,11 @@ r"""Verified checkpoints: orbax-checkpoint for the arrays, a SHA-256 manifest wr
 
 Layout of ``<directory>/step_<step:09d>/``: the orbax checkpoint of the flattened tree
 (``leaf_00000``, ``leaf_00001`` ...; orbax writes into a temporary folder and renames it, so
-the folder appears whole or not at all), then ``manifest.json``, written to a temporary file
-and renamed into place **last**. The manifest lists, per leaf, its path in the tree
-(``jax.tree_util.keystr``), shape, dtype, whether it is a typed PRNG key (stored as
+the folder appears whole or not at all), then ``manifest.json`` (its own SHA-256 on the first
+line, the JSON on the second), written to a temporary file and renamed into place **last**.
+The manifest lists every file orbax wrote with its size and SHA-256 (checked before orbax
+opens anything, so a damaged file is named and never parsed) and, per leaf, its path in the
+tree (``jax.tree_util.keystr``), shape, dtype, whether it is a typed PRNG key (stored as
 ``jax.random.key_data``) and the SHA-256 of its bytes, plus the caller's metadata (step,
 epoch, ...). A checkpoint without a manifest is an interrupted write; one whose bytes do not
 hash to the manifest is corrupt. Neither is ever loaded.
@@ -80,6 +82,43 @@ def tree_digest(tree) -> str:
     return h.hexdigest()
 
 
+def _file_hashes(path: str) -> dict:
+    """Size and SHA-256 of every file orbax wrote under ``path`` (relative paths, sorted)."""
+    out = {}
+    for root, _, names in os.walk(path):
+        for name in names:
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, path)
+            if rel in (_MANIFEST, _MANIFEST + ".tmp"):
+                continue
+            h = hashlib.sha256()
+            with open(full, "rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            out[rel] = {"size": os.path.getsize(full), "sha256": h.hexdigest()}
+    return dict(sorted(out.items()))
+
+
+def _verify_files(path: str, files: dict) -> None:
+    """Check every file against the manifest before orbax opens any of them."""
+    for rel, want in files.items():
+        full = os.path.join(path, rel)
+        if not os.path.exists(full):
+            raise CheckpointError(f"checkpoint {path} is corrupt: file {rel} is missing")
+        size = os.path.getsize(full)
+        if size != want["size"]:
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt: file {rel} is truncated or extended ({size} bytes, "
+                f"{want['size']} expected)"
+            )
+        h = hashlib.sha256()
+        with open(full, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                h.update(chunk)
+        if h.hexdigest() != want["sha256"]:
+            raise CheckpointError(f"checkpoint {path} is corrupt: file {rel} does not match its SHA-256 in {_MANIFEST}")
+
+
 def _step_dir(directory: str, step: int) -> str:
     return os.path.join(directory, f"{_PREFIX}{step:09d}")
 
@@ -108,8 +147,10 @@ def list_checkpoints(directory) -> list[tuple[int, str]]:
 
 def _write_manifest(path: str, manifest: dict) -> None:
     tmp = os.path.join(path, _MANIFEST + ".tmp")
+    body = json.dumps(manifest, sort_keys=True)
     with open(tmp, "w") as fh:
-        json.dump(manifest, fh)
+        # first line: SHA-256 of the second, so a damaged manifest is itself detected
+        fh.write(hashlib.sha256(body.encode()).hexdigest() + "\n" + body + "\n")
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, os.path.join(path, _MANIFEST))
@@ -130,6 +171,7 @@ def _write(directory: str, step: int, paths, arrays, key_impls, metadata: dict, 
         "format": _FORMAT,
         "step": int(step),
         "metadata": metadata,
+        "files": _file_hashes(path),
         "leaves": [
             {"path": p, "shape": list(a.shape), "dtype": str(a.dtype), "prng_key_impl": k, "sha256": _sha256(a)}
             for p, a, k in zip(paths, arrays, key_impls, strict=True)
@@ -212,10 +254,13 @@ def _read_manifest(path: str) -> dict:
     if not os.path.exists(mpath):
         raise CheckpointError(f"checkpoint {path} has no {_MANIFEST}: its write was interrupted")
     try:
-        with open(mpath) as fh:
-            manifest = json.load(fh)
+        with open(mpath, "rb") as fh:
+            digest, body = fh.read().decode().split("\n")[:2]
+        if hashlib.sha256(body.encode()).hexdigest() != digest:
+            raise ValueError("its content does not match its own SHA-256")
+        manifest = json.loads(body)
         manifest["leaves"], manifest["step"]  # noqa: B018  (presence check)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
         raise CheckpointError(f"checkpoint {path}: {_MANIFEST} is corrupt ({exc})") from exc
     return manifest
 
@@ -267,6 +312,7 @@ def restore_checkpoint(path, template) -> tuple:
             )
         if (leaf["prng_key_impl"] is None) != (t_key is None):
             raise CheckpointError(f"checkpoint {path}: leaf {leaf['path']} is a PRNG key in only one of the two")
+    _verify_files(path, manifest.get("files", {}))
     if leaves:
         try:
             flat = ocp.PyTreeCheckpointer().restore(os.path.abspath(path))
