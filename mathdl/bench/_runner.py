@@ -104,6 +104,7 @@ def run_case(
     window_s: float,
     pause_s: float,
     limits: dict | None = None,
+    alternate: bool = False,
 ) -> dict:
     r"""Build one case, compile each implementation, time them in rotation, compute ratios.
 
@@ -117,6 +118,8 @@ def run_case(
       window_s: target seconds per timing window.
       pause_s: seconds slept before each window.
       limits: the measured device limits (for fractions of peak), or ``None``.
+      alternate: reverse the rotation order every other round (the regression guard's
+        counterbalanced schedule); the command uses the fixed A B C order.
 
     Returns:
       The case's result dict: ``suite``, ``name``, ``status`` (``ok``, ``skipped`` or
@@ -188,7 +191,7 @@ def run_case(
             res["notes"].append("no implementation to run.")
         return res
 
-    samples = _timing.run_rotation(compiled, calls, repeats=repeats, pause_s=pause_s)
+    samples = _timing.run_rotation(compiled, calls, repeats=repeats, pause_s=pause_s, alternate=alternate)
     peak_flops = _get(limits, "matmul", case.peak_dtype, "peak_flops")
     peak_bw = _get(limits, "bandwidth", "peak_bytes_per_s")
     for name, ts in samples.items():

@@ -7,8 +7,8 @@ The protocol, for a set of implementations ``{name: fn}``:
 
 1. *compile*: each ``fn`` is called once and blocked on; that wall time is the compile
    time (it includes tracing, compilation and one run);
-2. *calibrate*: each ``fn`` is called once more; the number of calls per timing window is
-   chosen so that a window lasts about ``window_s`` (at least one call);
+2. *calibrate*: each ``fn`` is called repeatedly for about ``window_s / 2``; the number of
+   calls per timing window is chosen so that a window lasts about ``window_s`` (at least one);
 3. *rotation*: ``repeats`` rounds; in each round every implementation, in a fixed order
    (A B C A B C ...), sleeps ``pause_s`` and then runs one timing window. A window calls
    ``fn`` and blocks on the result, ``n`` times; its sample is the window's wall time / ``n``.
@@ -86,8 +86,11 @@ def calibrate(
 ) -> int:
     r"""Number of calls per timing window so that a window lasts about ``window_s``.
 
-    One blocked call is timed; $n = \lceil \text{window\_s} / t_1 \rceil$, clipped to
-    ``[1, max_calls]``.
+    Blocked calls are repeated until they have taken at least ``window_s / 2`` (or
+    ``max_calls`` calls were made); with $k$ calls in $T$ seconds,
+    $n = \lceil \text{window\_s} \cdot k / T \rceil$, clipped to ``[1, max_calls]``. Timing
+    several calls, not one, keeps a single slow call (a busy neighbour, a thread-pool wake-up)
+    from shrinking every window to one or two calls.
 
     Args:
       fn: a compiled zero-argument callable.
@@ -102,27 +105,37 @@ def calibrate(
       ValueError: if ``window_s`` is not positive or ``max_calls < 1``.
 
     References:
-      benchmarks/README.md, "How a case is timed".
+      benchmarks/README.md, "How a case is timed"; the same idea as ``timeit.Timer.autorange``.
     """
     if not window_s > 0:
         raise ValueError(f"bench.calibrate: argument `window_s` expected > 0, got {window_s}.")
     if max_calls < 1:
         raise ValueError(f"bench.calibrate: argument `max_calls` expected >= 1, got {max_calls}.")
-    t0 = clock()
-    block(fn())
-    t1 = max(clock() - t0, 1e-9)
-    return int(min(max_calls, max(1, math.ceil(window_s / t1))))
+    k, t0 = 0, clock()
+    while True:
+        block(fn())
+        k += 1
+        elapsed = clock() - t0
+        if elapsed >= window_s / 2 or k >= max_calls:
+            break
+    per_call = max(elapsed / k, 1e-12)
+    return int(min(max_calls, max(1, math.ceil(window_s / per_call))))
 
 
-def rotation_schedule(names: Sequence[str], repeats: int) -> list[tuple[int, str]]:
-    r"""The order of timing windows: ``repeats`` rounds of ``names`` in a fixed order.
+def rotation_schedule(names: Sequence[str], repeats: int, *, alternate: bool = False) -> list[tuple[int, str]]:
+    r"""The order of timing windows: ``repeats`` rounds of ``names``.
 
     Args:
       names: implementation names, in the order they run within a round.
       repeats: number of rounds (>= 1).
+      alternate: reverse every other round (A B C C B A A B C ...), so that a cost tied to a
+        position in the round (the first window after the previous round's last) falls on
+        every implementation equally. The command uses the fixed order; the regression guard
+        uses this counterbalanced one.
 
     Returns:
-      ``[(round, name), ...]`` of length ``repeats * len(names)``: A B C A B C ...
+      ``[(round, name), ...]`` of length ``repeats * len(names)``: A B C A B C ... (or
+      alternating as above).
 
     Raises:
       ValueError: if ``repeats < 1`` or ``names`` has duplicates.
@@ -134,7 +147,8 @@ def rotation_schedule(names: Sequence[str], repeats: int) -> list[tuple[int, str
         raise ValueError(f"bench.rotation_schedule: argument `repeats` expected >= 1, got {repeats}.")
     if len(set(names)) != len(names):
         raise ValueError(f"bench.rotation_schedule: argument `names` expected distinct names, got {list(names)}.")
-    return [(r, name) for r in range(repeats) for name in names]
+    names = list(names)
+    return [(r, name) for r in range(repeats) for name in (names[::-1] if alternate and r % 2 else names)]
 
 
 def run_rotation(
@@ -143,6 +157,7 @@ def run_rotation(
     *,
     repeats: int,
     pause_s: float,
+    alternate: bool = False,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, list[float]]:
@@ -154,6 +169,7 @@ def run_rotation(
       repeats: number of rounds.
       pause_s: seconds slept before each timing window (lets a turbo/thermal or a
         neighbour's burst settle, and keeps windows from running back to back).
+      alternate: reverse the order in every other round (see :func:`rotation_schedule`).
       clock: a monotonic clock in seconds.
       sleep: the pause function.
 
@@ -171,7 +187,7 @@ def run_rotation(
     if missing:
         raise ValueError(f"bench.run_rotation: argument `calls` expected an entry for every impl, missing {missing}.")
     samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _, name in rotation_schedule(list(fns), repeats):
+    for _, name in rotation_schedule(list(fns), repeats, alternate=alternate):
         fn, n = fns[name], calls[name]
         sleep(pause_s)
         t0 = clock()

@@ -1,9 +1,10 @@
 """Regression guard: mathdl's cases stay within their stated speed ratio of hand-written JAX.
 
 For every registered case with a ``ratio_floor``, the mathdl and jax columns are timed in
-rotation (9 rounds, windows of about 20 ms, so each sample averages many calls) and the
-median of the paired ratios t_jax / t_mathdl must reach the floor. A noisy machine gets one
-retry; the failure message names the case and both measured ratios.
+rotation (15 rounds, windows of about 20 ms so each sample averages many calls, the order
+reversed every other round so neither column always goes first) and the median of the
+paired ratios t_jax / t_mathdl must reach the floor. A noisy machine gets one retry; the
+failure message names the case and both measured ratios.
 
 The cases run with JAX's default configuration (float32, standard promotion), as a user
 runs ``mathdl bench``, not with the test suite's float64 / strict settings. Sizes are the
@@ -18,7 +19,7 @@ from mathdl.bench import load_cases
 from mathdl.bench._runner import run_case
 
 GUARDED = [c for c in load_cases() if c.ratio_floor is not None]
-ROUNDS, WINDOW_S, PAUSE_S = 9, 0.02, 0.005
+ROUNDS, WINDOW_S, PAUSE_S = 15, 0.02, 0.005
 
 
 def _measure(case):
@@ -31,6 +32,7 @@ def _measure(case):
             repeats=ROUNDS,
             window_s=WINDOW_S,
             pause_s=PAUSE_S,
+            alternate=True,
         )
 
 

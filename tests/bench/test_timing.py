@@ -39,6 +39,12 @@ def test_rotation_schedule_interleaves_rounds():
     assert _timing.rotation_schedule(["A", "B", "C"], 2) == [(0, "A"), (0, "B"), (0, "C"), (1, "A"), (1, "B"), (1, "C")]
 
 
+def test_rotation_schedule_alternate_counterbalances():
+    """Reference: ABBA counterbalancing by hand; over two rounds each impl holds each position once."""
+    got = _timing.rotation_schedule(["A", "B", "C"], 3, alternate=True)
+    assert [n for _, n in got] == list("ABCCBAABC")
+
+
 @pytest.mark.parametrize(
     "names,repeats,match",
     [
