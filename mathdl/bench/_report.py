@@ -77,10 +77,17 @@ def to_markdown(result: dict) -> str:
     ]
     lim = result.get("limits")
     if lim:
-        lines += ["## Device limits (measured in this run)", "", "| probe | figure | detail |", "|---|---|---|"]
+        lines += [
+            "## Device limits (measured in this run; peak = best round)",
+            "",
+            "| probe | figure | detail |",
+            "|---|---|---|",
+        ]
         for dt, m in lim["matmul"].items():
             sizes = ", ".join(
-                f"n={n}: {_num(_div(s.get('median_flops_per_s'), 1e9))} GFLOP/s" for n, s in m["sizes"].items()
+                f"n={n}: {_num(_div(s.get('median_flops_per_s'), 1e9))} median, "
+                f"{_num(_div(s.get('best_flops_per_s'), 1e9))} best"
+                for n, s in m["sizes"].items()
             )
             peak = m.get("peak_flops")
             lines.append(f"| matmul peak {dt} | {_num(_div(peak, 1e9))} GFLOP/s | {sizes} |")
@@ -89,7 +96,10 @@ def to_markdown(result: dict) -> str:
         bw = lim["bandwidth"]
         for k, b in bw.items():
             if isinstance(b, dict):
-                lines.append(f"| bandwidth {k} | {_num(_div(b['bytes_per_s'], 1e9))} GB/s | {b['what']}, N={b['n']} |")
+                lines.append(
+                    f"| bandwidth {k} | {_num(_div(b.get('best_bytes_per_s'), 1e9))} GB/s best, "
+                    f"{_num(_div(b['bytes_per_s'], 1e9))} median | {b['what']}, N={b['n']} |"
+                )
         if bw.get("note"):
             lines.append(f"| | | {bw['note']} |")
         lines.append(
@@ -102,7 +112,8 @@ def to_markdown(result: dict) -> str:
         "",
         f"Ratio column: **{RATIO_HEADER}**; [q25, q75] of the paired ratios in brackets. "
         "Time: median seconds per call, [q25, q75] across rounds. Compile: first call (trace, compile, one run). "
-        "FLOP/s and bandwidth: at the median time, as a % of the peak measured above.",
+        "FLOP/s and bandwidth: at the median time, as a % of the peak (best round) measured above. "
+        "Memory: device peak on GPU/TPU; on CPU the host's max-RSS growth when at least 1 MiB, else n/a.",
         "",
         f"| case | impl | time (median) | [q25, q75] | compile | memory | GFLOP/s (% peak) | GB/s (% peak) "
         f"| {RATIO_HEADER} |",
@@ -170,6 +181,15 @@ def to_markdown(result: dict) -> str:
     if notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
+
+
+def _memory_cell(mem: dict) -> str:
+    if mem.get("bytes") is None:
+        return "n/a"
+    if "RSS" in mem.get("kind", ""):
+        # Host RSS growth under 1 MiB is allocator noise (memory reused from earlier cases).
+        return f"{_bytes(mem['bytes'])} (RSS growth)" if mem["bytes"] >= 2**20 else "n/a (CPU)"
+    return _bytes(mem["bytes"])
 
 
 def _ok(flag):

@@ -60,6 +60,7 @@ def test_json_schema_round_trip(result, tmp_path):
         keys = {"times_s", "median_s", "q25_s", "q75_s", "min_s", "max_s", "compile_s", "memory", "ratio_vs_jax"}
         assert keys <= set(e)
         assert e["memory"]["kind"].startswith("host max-RSS growth")  # CPU: labelled, not a device figure
+        assert e["memory"]["bytes"] >= 0
         assert {"median", "q25", "q75", "pairs"} <= set(e["ratio_vs_jax"])
     assert add["floor_ok"] in (True, False)
     assert set(add["mathdl_vs"]) == {"jax", "torch"}
@@ -75,7 +76,8 @@ def test_markdown_table(result):
     assert [r.split("|")[2].strip() for r in rows] == ["jax", "mathdl", "torch"]
     assert "1 (reference)" in rows[0]
     assert "| synthetic/skipped | (skipped) |" in md
-    assert "## Device limits" in md and "matmul peak float32" in md and "dispatch latency" in md
+    assert "## Device limits" in md and "peak = best round" in md
+    assert "matmul peak float32" in md and "dispatch latency" in md
     assert "## Headlines: mathdl against each peer" in md
     assert "- synthetic/skipped: only on a GPU" in md
 
@@ -87,6 +89,21 @@ def test_markdown_from_reloaded_json(result, tmp_path):
     data["wall_s"] = None
     md = _report.to_markdown(data)
     assert "total wall time: n/a s" in md and "**n/a**" in md
+
+
+@pytest.mark.parametrize(
+    "mem,cell",
+    [
+        ({"bytes": None, "kind": "n/a"}, "n/a"),
+        ({"bytes": 0, "kind": "host max-RSS growth (no device allocator report)"}, "n/a (CPU)"),
+        ({"bytes": 3 * 2**20, "kind": "host max-RSS growth (no device allocator report)"}, "3 MiB (RSS growth)"),
+        ({"bytes": 5 * 2**30, "kind": "device peak_bytes_in_use (process-wide)"}, "5 GiB"),
+        ({}, "n/a"),
+    ],
+)
+def test_memory_cell(mem, cell):
+    """Worked values: CPU RSS growth is labelled and hidden below 1 MiB; a device peak is shown as is."""
+    assert _report._memory_cell(mem) == cell
 
 
 def test_png_is_written(result, tmp_path):
