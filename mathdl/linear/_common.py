@@ -7,6 +7,18 @@ import numpy as np
 from mathdl import checks
 
 
+class Text:
+    """A message fragment shown as is (``checks.fail`` quotes plain strings)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+    __repr__ = __str__
+
+
 def check_design(func: str, X, y, *, y_rank=(1,), weights=None):
     """Check a design matrix ``X`` (n, p), targets ``y`` and optional row weights; return ``n, p``."""
     checks.check_rank(func, "X", X, 2)
@@ -14,9 +26,9 @@ def check_design(func: str, X, y, *, y_rank=(1,), weights=None):
     checks.check_rank(func, "y", y, y_rank)
     n, p = np.shape(X)
     if np.shape(y)[0] != n:
-        checks.fail(func, "y", f"{n} rows (the rows of `X`)", f"shape {np.shape(y)}")
+        checks.fail(func, "y", f"{n} rows (the rows of `X`)", Text(f"shape {np.shape(y)}"))
     if n == 0:
-        checks.fail(func, "X", "at least one row", f"shape {np.shape(X)}")
+        checks.fail(func, "X", "at least one row", Text(f"shape {np.shape(X)}"))
     if weights is not None:
         checks.check_shape(func, "weights", weights, (n,))
         checks.check_dtype_floating(func, "weights", weights)
@@ -49,12 +61,12 @@ def check_labels(func: str, name: str, y, num_classes: int) -> None:
             bad = (arr < 0) | (arr >= num_classes)
         if bad.any():
             i = int(np.flatnonzero(bad.ravel())[0])
-            checks.fail(
-                func, name, f"labels in {{0, ..., {num_classes - 1}}}", f"{arr.ravel()[i].item()!r} at index {i}"
-            )
+            got = Text(f"{arr.ravel()[i].item()!r} at index {i}")
+            checks.fail(func, name, f"labels in {{0, ..., {num_classes - 1}}}", got)
     else:
         ok = (y >= 0) & (y < num_classes)
-        checks.value_check(ok, f"{func}: argument `{name}` expected labels in {{0, ..., {num_classes - 1}}}.")
+        msg = f"{func}: argument `{name}` expected labels in {{0, ..., {num_classes - 1}}}."
+        checks.value_check(ok, msg.replace("{", "{{").replace("}", "}}"))  # checkify formats its message
 
 
 def check_finite(func: str, name: str, x) -> None:
@@ -65,6 +77,7 @@ def check_finite(func: str, name: str, x) -> None:
         if bad.any():
             i = int(np.flatnonzero(bad.ravel())[0])
             idx = np.unravel_index(i, arr.shape)
-            checks.fail(func, name, "finite values", f"{arr.ravel()[i].item()!r} at index {tuple(int(j) for j in idx)}")
+            got = Text(f"{arr.ravel()[i].item()!r} at index {tuple(int(j) for j in idx)}")
+            checks.fail(func, name, "finite values", got)
     else:
         checks.value_check(jnp.isfinite(x), f"{func}: argument `{name}` expected finite values.")

@@ -14,7 +14,7 @@ import numpy as np
 from jax import lax
 
 from mathdl import checks
-from mathdl.linear._common import check_design, check_finite, row_weights
+from mathdl.linear._common import Text, check_design, check_finite, row_weights
 
 __all__ = [
     "GDFit",
@@ -136,7 +136,7 @@ def predict_linear(params: LinearParams, x) -> jax.Array:
     func = "linear.predict_linear"
     p = np.shape(params.w)[0]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail(func, "x", f"last axis of size {p} (the rows of `w`)", f"shape {np.shape(x)}")
+        checks.fail(func, "x", f"last axis of size {p} (the rows of `w`)", Text(f"shape {np.shape(x)}"))
     z = x @ params.w
     return z + jnp.broadcast_to(params.b, z.shape)
 
@@ -170,7 +170,7 @@ def polynomial_features(x, degree: int) -> jax.Array:
     """
     func = "linear.polynomial_features"
     if np.ndim(x) < 1:
-        checks.fail(func, "x", "rank >= 1 (features on the last axis)", f"shape {np.shape(x)}")
+        checks.fail(func, "x", "rank >= 1 (features on the last axis)", Text(f"shape {np.shape(x)}"))
     if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
         checks.fail(func, "degree", "a non-negative int", degree)
     x = jnp.asarray(x)

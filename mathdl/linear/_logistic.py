@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mathdl import checks
-from mathdl.linear._common import check_design, check_finite, check_labels, row_weights
+from mathdl import checks, losses
+from mathdl.linear._common import Text, check_design, check_finite, check_labels, row_weights
 from mathdl.linear._optimize import minimize
 
 __all__ = [
@@ -61,9 +61,9 @@ def _logits(theta, X):
 
 def _objective(theta, X, y, v, l2):
     z = _logits(theta, X)
-    # Cross-entropy from logits: -y log s(z) - (1-y) log(1-s(z)) = softplus(z) - y z. This replaces the
-    # book's clipping of y-hat to [1e-7, 1 - 1e-7] and stays exact for large |z|.
-    ce = jax.nn.softplus(z) - y * z
+    # Cross-entropy from logits (softplus(z) - y z): replaces the book's clipping of y-hat to
+    # [1e-7, 1 - 1e-7] and stays exact for large |z|.
+    ce = losses.binary_cross_entropy_with_logits(z, y)
     return (v @ ce) / jnp.sum(v) + 0.5 * l2 * jnp.sum(theta[1:] ** 2)
 
 
@@ -242,7 +242,9 @@ def predict_logistic(params: LogisticParams, x) -> jax.Array:
     """
     p = np.shape(params.w)[0]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail("linear.predict_logistic", "x", f"last axis of size {p} (the size of `w`)", f"shape {np.shape(x)}")
+        checks.fail(
+            "linear.predict_logistic", "x", f"last axis of size {p} (the size of `w`)", Text(f"shape {np.shape(x)}")
+        )
     return jax.nn.sigmoid(x @ params.w + params.b)
 
 

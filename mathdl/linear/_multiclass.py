@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-from mathdl.linear._common import check_design, check_labels, is_concrete
+from mathdl.linear._common import Text, check_design, check_labels, is_concrete
 from mathdl.linear._least_squares import fit_least_squares
 from mathdl.linear._logistic import LogisticParams, fit_logistic, predict_logistic
 
@@ -106,7 +106,7 @@ def predict_one_vs_rest(params, x) -> jax.Array:
     """
     p = np.shape(params.w)[-1]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail("linear.predict_one_vs_rest", "x", f"last axis of size {p}", f"shape {np.shape(x)}")
+        checks.fail("linear.predict_one_vs_rest", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
     return jnp.moveaxis(jax.vmap(lambda prm: _scores(prm, x))(params), 0, -1)
 
 
@@ -180,7 +180,7 @@ def predict_one_vs_one(params, x) -> jax.Array:
         checks.fail(func, "params", "a leading axis of size K(K-1)/2", M)
     p = np.shape(params.w)[-1]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail(func, "x", f"last axis of size {p}", f"shape {np.shape(x)}")
+        checks.fail(func, "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
     pairs = np.asarray(_pairs(K))
     s = jax.vmap(lambda prm: _scores(prm, x))(params)  # (M, *batch)
     win_i = (s > 0).astype(jnp.result_type(s))

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from mathdl import checks
+from mathdl import checks, losses
 from mathdl.linear._common import check_design, check_finite
 from mathdl.linear._least_squares import LinearParams, fit_least_squares
 
@@ -30,12 +30,10 @@ class RobustFit(NamedTuple):
     converged: jax.Array
 
 
-def _rho(u, loss, delta):
-    a = jnp.abs(u)
+def _rho(y_hat, y, loss, delta):
     if loss == "absolute":
-        return a
-    # Huber with threshold delta ([MEDL] Fig. 2.6 uses delta = 1): u^2/2 inside, delta(|u| - delta/2) outside.
-    return jnp.where(a <= delta, 0.5 * u**2, delta * (a - 0.5 * delta))
+        return losses.absolute_error(y_hat, y)
+    return losses.huber(y_hat, y, delta=delta)  # [MEDL] Fig. 2.6 uses delta = 1
 
 
 def fit_robust(X, y, *, loss: str = "huber", delta: float = 1.0, max_iter: int = 200, tol: float = 1e-10) -> RobustFit:
@@ -110,5 +108,5 @@ def fit_robust(X, y, *, loss: str = "huber", delta: float = 1.0, max_iter: int =
         return new, i + 1, done
 
     params, num_iter, converged = lax.while_loop(cond, body, (start, jnp.int32(0), jnp.array(False)))
-    objective = jnp.mean(_rho(y - X @ params.w - params.b, loss, delta))
+    objective = jnp.mean(_rho(X @ params.w + params.b, y, loss, delta))
     return RobustFit(params, objective, num_iter, converged)

@@ -6,8 +6,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mathdl import checks
-from mathdl.linear._common import check_design, check_finite, check_labels, is_concrete, row_weights
+from mathdl import checks, losses
+from mathdl.linear._common import Text, check_design, check_finite, check_labels, is_concrete, row_weights
 from mathdl.linear._optimize import minimize
 
 __all__ = ["SoftmaxFit", "SoftmaxParams", "argmax_rule", "fit_softmax", "predict_softmax", "softmax_objective"]
@@ -47,11 +47,10 @@ def _unflatten(theta, K, p):
     return SoftmaxParams(b=theta[:K], W=jnp.reshape(theta[K:], (K, p)))
 
 
-def _objective(theta, X, Y, v, l2, K, p):
+def _objective(theta, X, y, v, l2, K, p):
     params = _unflatten(theta, K, p)
     Z = X @ params.W.T + params.b[None, :]  # (n, K) logits
-    # -sum_k y_k log softmax(z)_k = logsumexp(z) - z_y, through a stable log-softmax.
-    ce = -jnp.sum(Y * jax.nn.log_softmax(Z, axis=-1), axis=-1)
+    ce = losses.softmax_cross_entropy(Z, y)  # logsumexp(z) - z_y: stable
     return (v @ ce) / jnp.sum(v) + 0.5 * l2 * jnp.sum(params.W**2)
 
 
@@ -69,8 +68,7 @@ def _prepare(func, X, y, num_classes, weights, l2):
     check_labels(func, "y", y, int(num_classes))
     X = jnp.asarray(X)
     dtype = X.dtype
-    Y = jax.nn.one_hot(y, int(num_classes), dtype=dtype)
-    return X, Y, row_weights(weights, n, dtype), jnp.asarray(l2, dtype), int(num_classes), p
+    return X, jnp.asarray(y), row_weights(weights, n, dtype), jnp.asarray(l2, dtype), int(num_classes), p
 
 
 def softmax_objective(params: SoftmaxParams, X, y, *, weights=None, l2=0.0) -> jax.Array:
@@ -100,9 +98,9 @@ def softmax_objective(params: SoftmaxParams, X, y, *, weights=None, l2=0.0) -> j
       [MEDL] Ch. 3, Sec. 3.3, eqs. (3.25) (softmax) and (3.30) (categorical cross-entropy).
     """
     K, p = np.shape(params.W)
-    X, Y, v, l2, _, _ = _prepare("linear.softmax_objective", X, y, K, weights, l2)
+    X, y, v, l2, _, _ = _prepare("linear.softmax_objective", X, y, K, weights, l2)
     theta = jnp.concatenate([params.b, jnp.ravel(params.W)])
-    return _objective(theta, X, Y, v, l2, K, p)
+    return _objective(theta, X, y, v, l2, K, p)
 
 
 def fit_softmax(
@@ -158,10 +156,10 @@ def fit_softmax(
         max_iter = {"newton": 50, "lbfgs": 1000, "gd": 10000}[method]
     if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
         checks.fail(func, "max_iter", "a positive int", max_iter)
-    X, Y, v, l2, K, p = _prepare(func, X, y, num_classes, weights, l2)
+    X, y, v, l2, K, p = _prepare(func, X, y, num_classes, weights, l2)
     theta0 = jnp.zeros((K * (p + 1),), X.dtype)
     res = minimize(
-        lambda t: _objective(t, X, Y, v, l2, K, p),
+        lambda t: _objective(t, X, y, v, l2, K, p),
         theta0,
         method=method,
         max_iter=int(max_iter),
@@ -190,7 +188,7 @@ def predict_softmax(params: SoftmaxParams, x) -> jax.Array:
     """
     p = np.shape(params.W)[1]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail("linear.predict_softmax", "x", f"last axis of size {p}", f"shape {np.shape(x)}")
+        checks.fail("linear.predict_softmax", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
     z = x @ params.W.T
     return jax.nn.softmax(z + jnp.broadcast_to(params.b, z.shape), axis=-1)
 
@@ -211,5 +209,7 @@ def argmax_rule(prob) -> jax.Array:
       [MEDL] Ch. 3, Sec. 3.3, eq. (3.34) (MAP rule).
     """
     if np.ndim(prob) < 1:
-        checks.fail("linear.argmax_rule", "prob", "rank >= 1 (classes on the last axis)", f"shape {np.shape(prob)}")
+        checks.fail(
+            "linear.argmax_rule", "prob", "rank >= 1 (classes on the last axis)", Text(f"shape {np.shape(prob)}")
+        )
     return jnp.argmax(prob, axis=-1).astype(jnp.int32)
