@@ -330,7 +330,11 @@ def gaussian_kl_diag(mu: jax.Array, log_var: jax.Array) -> jax.Array:
         checks.fail(func, "mu", "shape (*batch, m) (rank >= 1)", f"shape {mu.shape} (rank 0)")
     log_var = _same(func, "mu", mu, "log_var", log_var)
     # Departure from the book's -1/2 sum(1 + log s^2 - mu^2 - s^2): expm1 avoids cancellation near s^2 = 1.
-    return 0.5 * jnp.sum(mu * mu + jnp.expm1(log_var) - log_var, axis=-1)
+    # log s^2 = +inf would give inf - inf = NaN; the divergence there is +inf (double where keeps grads clean).
+    wide = jnp.isposinf(log_var)
+    lv = jnp.where(wide, 0, log_var)
+    var_term = jnp.where(wide, jnp.inf, jnp.expm1(lv) - lv)
+    return 0.5 * jnp.sum(mu * mu + var_term, axis=-1)
 
 
 def kl_monte_carlo(
