@@ -345,7 +345,7 @@ def fit(
         }
         if early_stopping is not None and early_stopping.restore_best:
             template["best_params"] = params
-        found = ckpt.restore_latest(ckpt_dir, template, verbose=progress)
+        found = ckpt.restore_latest(ckpt_dir, template, verbose=True)
         if found is not None:
             tree, meta, restored_from = found
             for name, value in run_meta.items():
