@@ -88,7 +88,8 @@ def exact_line_search(
 
     Returns:
       A :class:`LineSearchResult`; ``converged`` is true when the step tolerance was met at a
-      point with $\varphi'' > 0$. A non-finite $\varphi'$ or $\varphi''$ gives a NaN ``alpha``.
+      point with $\varphi'' > 0$. A non-finite $\varphi'$ or $\varphi''$ gives a NaN ``alpha``
+      (under :func:`mathdl.checks.checked` it raises instead).
 
     Raises:
       TypeError: if `f` is not callable or the arrays are not floating.
@@ -125,6 +126,7 @@ def exact_line_search(
 
     init = (jnp.asarray(alpha0, dtype), jnp.zeros([], jnp.int32), jnp.asarray(False))
     alpha, k, done = jax.lax.while_loop(cond, body, init)
+    checks.value_check(jnp.isfinite(alpha), "optim.exact_line_search: the step is not finite (phi' or phi'' is not)")
     slope = dphi(alpha)
     converged = done & (d2phi(alpha) > 0) & jnp.isfinite(alpha)
     return LineSearchResult(alpha, phi(alpha), slope, k, converged)
@@ -159,7 +161,9 @@ def backtracking_line_search(
       max_iter: the most trial steps.
 
     Returns:
-      A :class:`LineSearchResult` (``iterations`` = number of trial steps evaluated).
+      A :class:`LineSearchResult` (``iterations`` = number of trial steps evaluated). A
+      non-finite $C(\theta)$ gives ``alpha`` = 0 with ``converged`` false (under
+      :func:`mathdl.checks.checked` it raises instead).
 
     Raises:
       TypeError: if `f` is not callable or the arrays are not floating.
@@ -176,6 +180,9 @@ def backtracking_line_search(
     dtype = _scalar_dtype(theta)
     f0, g0 = jax.value_and_grad(f)(theta)
     slope0 = _dot(g0, d)
+    checks.value_check(
+        jnp.isfinite(f0) & jnp.isfinite(slope0), "optim.backtracking_line_search: f(theta) or its slope is not finite"
+    )
     descent = slope0 < 0
 
     def armijo(alpha):

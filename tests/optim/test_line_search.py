@@ -9,7 +9,7 @@ import scipy.optimize as so
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mathdl import optim
+from mathdl import checks, optim
 from tests._tolerances import tol
 
 A = jnp.array([[3.0, 1.0], [1.0, 2.0]])
@@ -85,10 +85,30 @@ def test_exact_pytree():
 
 
 def test_exact_nan():
-    """Edge: an objective that is NaN along the line gives alpha NaN and converged False (not a finite step)."""
-    res = optim.exact_line_search(lambda t: jnp.sum(jnp.sqrt(t - 10.0)), jnp.array([1.0]), jnp.array([1.0]))
+    """Edge: an objective that is NaN along the line gives alpha NaN and converged False; checked mode raises."""
+
+    def f(t):
+        return jnp.sum(jnp.sqrt(t - 10.0))
+
+    res = optim.exact_line_search(f, jnp.array([1.0]), jnp.array([1.0]))
     assert np.isnan(float(res.alpha))
     assert not bool(res.converged)
+    safe = checks.checked(lambda t, d: optim.exact_line_search(f, t, d), nan=False)
+    with pytest.raises(Exception, match=r"optim.exact_line_search: the step is not finite"):
+        safe(jnp.array([1.0]), jnp.array([1.0]))
+
+
+def test_backtracking_nan_checked():
+    """Edge: a NaN objective gives α = 0, converged False; under checks.checked it raises naming the function."""
+
+    def f(t):
+        return jnp.sum(jnp.sqrt(t - 10.0))
+
+    res = optim.backtracking_line_search(f, jnp.array([1.0]), jnp.array([-1.0]))
+    assert float(res.alpha) == 0.0 and not bool(res.converged)
+    safe = checks.checked(lambda t, d: optim.backtracking_line_search(f, t, d), nan=False)
+    with pytest.raises(Exception, match=r"optim.backtracking_line_search: f\(theta\) or its slope is not finite"):
+        safe(jnp.array([1.0]), jnp.array([-1.0]))
 
 
 # --- backtracking -----------------------------------------------------------------------------
