@@ -412,7 +412,10 @@ def value_and_grad(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "r
     References:
       [MEDL] Ch. 4, Sec. 4.4. Oracle in tests: ``jax.value_and_grad``.
     """
-    func = "autodiff.value_and_grad"
+    return _value_and_grad("autodiff.value_and_grad", f, xs, mode)
+
+
+def _value_and_grad(func: str, f, xs, mode):
     values, rows, scalar, _ = _jacobian(func, f, xs, mode)
     if not scalar:
         checks.fail(
@@ -446,7 +449,7 @@ def grad(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "reverse") -
     References:
       [MEDL] Ch. 4, Sec. 4.4 (automatic differentiation). Oracle in tests: ``jax.grad``.
     """
-    return value_and_grad(f, xs, mode=mode)[1]
+    return _value_and_grad("autodiff.grad", f, xs, mode)[1]
 
 
 def count_ops(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "reverse") -> OpCounts:
