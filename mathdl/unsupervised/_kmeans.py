@@ -1,0 +1,184 @@
+r"""K-means clustering: Lloyd's algorithm compiled in one ``lax.while_loop``, k-means++ start.
+
+Lloyd alternates two steps that never increase the objective
+$J = \sum_{i=1}^{n} \lVert x_i - \mu_{c(i)} \rVert^2$: assign each point to its nearest
+centre, then move each centre to the mean of its points.
+"""
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from mathdl import checks
+from mathdl.unsupervised._text import Text
+
+__all__ = ["KMeansResult", "kmeans", "kmeans_plusplus"]
+
+
+class KMeansResult(NamedTuple):
+    r"""The outcome of :func:`kmeans`.
+
+    Attributes:
+      centres: $\mu_1, \dots, \mu_k$, shape ``(k, p)``.
+      assignments: $c(i)$, the index of the nearest final centre, int32 of shape ``(n,)``.
+      history: objective $J$ after $t$ Lloyd steps, shape ``(max_iter + 1,)``; ``history[0]``
+        is $J$ at the initial centres and entries after ``n_iter`` repeat the final value.
+      n_iter: number of Lloyd steps taken, int32 scalar.
+    """
+
+    centres: jax.Array
+    assignments: jax.Array
+    history: jax.Array
+    n_iter: jax.Array
+
+
+def _sq_dists(X, M):
+    """Squared distances ||x_i - mu_j||^2, shape (n, k), by the expanded form (one matmul)."""
+    d = jnp.sum(X * X, axis=1)[:, None] - 2.0 * X @ M.T + jnp.sum(M * M, axis=1)[None, :]
+    return jnp.maximum(d, 0.0)  # departs from the exact formula: rounding can make it slightly negative
+
+
+def _assign(X, M):
+    c = jnp.argmin(_sq_dists(X, M), axis=1).astype(jnp.int32)
+    J = jnp.sum(jnp.square(X - M[c]))  # the objective from the differences themselves (exact form)
+    return c, J
+
+
+def _check_X_k(func: str, X, k):
+    checks.check_rank(func, "X", X, 2)
+    checks.check_dtype_floating(func, "X", X)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        checks.fail(func, "k", "a static Python int", Text(type(k).__name__), exc=TypeError)
+    n = np.shape(X)[0]
+    if k < 1:
+        checks.fail(func, "k", "a value >= 1", int(k))
+    if k > n:
+        checks.fail(func, "k", f"at most the number of points n={n}", int(k))
+    return int(k)
+
+
+def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
+    r"""k-means++ initial centres (Arthur & Vassilvitskii, 2007).
+
+    The first centre is a uniformly random point; each next one is point $i$ with
+    probability $D(x_i)^2 / \sum_j D(x_j)^2$, $D$ being the distance to the nearest centre
+    chosen so far. If every $D$ is zero (fewer distinct points than $k$) it falls back to
+    a uniform draw.
+
+    Args:
+      key: PRNG key.
+      X: data, shape ``(n, p)``, floating.
+      k: number of centres (static), $1 \le k \le n$.
+
+    Returns:
+      Initial centres, shape ``(k, p)``, rows of ``X``.
+
+    Raises:
+      ValueError: if ``X`` is not rank 2 or ``k`` is not in $[1, n]$.
+      TypeError: if ``X`` is not floating or ``k`` is not an int.
+
+    References:
+      [MEDL] Ch. 2, Sec. 2.6; Arthur & Vassilvitskii (2007), "k-means++: the advantages of
+      careful seeding"; oracle: ``sklearn.cluster.kmeans_plusplus``.
+    """
+    k = _check_X_k("unsupervised.kmeans_plusplus", X, k)
+    X = jnp.asarray(X)
+    n = X.shape[0]
+    key, sub = jax.random.split(key)
+    first = jax.random.randint(sub, (), 0, n)
+    M = jnp.zeros((k, X.shape[1]), X.dtype).at[0].set(X[first])
+    D2 = jnp.sum(jnp.square(X - X[first][None, :]), axis=1)
+
+    def body(j, carry):
+        M, D2, key = carry
+        key, sub = jax.random.split(key)
+        total = jnp.sum(D2)
+        uniform = jnp.full_like(D2, 1.0 / n)
+        p = jnp.where(total > 0, D2 / jnp.where(total > 0, total, 1.0), uniform)
+        i = jax.random.choice(sub, n, p=p)
+        M = M.at[j].set(X[i])
+        return M, jnp.minimum(D2, jnp.sum(jnp.square(X - X[i][None, :]), axis=1)), key
+
+    M, _, _ = lax.fori_loop(1, k, body, (M, D2, key))
+    return M
+
+
+def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: float = 0.0) -> KMeansResult:
+    r"""K-means clustering by Lloyd's algorithm, compiled as one ``lax.while_loop``.
+
+    Minimises $J(\mu, c) = \sum_{i=1}^{n} \lVert x_i - \mu_{c(i)} \rVert^2$. From initial
+    centres $\mu^{(0)}$ (``init``, or k-means++ drawn with ``key``), each step $t$ sets
+    $\mu_j^{(t)} = \text{mean}\{x_i : c^{(t-1)}(i) = j\}$ and then
+    $c^{(t)}(i) = \arg\min_j \lVert x_i - \mu_j^{(t)} \rVert^2$ (ties to the lowest index).
+
+    Stopping rule: after ``max_iter`` steps, or as soon as a step leaves the assignments
+    unchanged (a fixed point) or decreases $J$ by at most ``tol`` times its previous value.
+    $J$ never increases. A centre whose cluster becomes empty stays where it was (a
+    departure from scikit-learn, which relocates it to a far point).
+
+    Args:
+      key: PRNG key for k-means++ (unused, but still required, when ``init`` is given).
+      X: data $x_1, \dots, x_n$, shape ``(n, p)``, floating.
+      k: number of clusters (static), $1 \le k \le n$.
+      init: optional initial centres, shape ``(k, p)``, same dtype as ``X``.
+      max_iter: maximum number of Lloyd steps (static, >= 1).
+      tol: relative decrease of $J$ below which to stop (>= 0; 0 stops at a fixed point).
+
+    Returns:
+      A :class:`KMeansResult` ``(centres, assignments, history, n_iter)``.
+
+    Raises:
+      ValueError: if ``X`` is not rank 2, ``k`` is not in $[1, n]$ (k larger than the
+        number of points is refused), ``init`` has the wrong shape, ``max_iter < 1`` or
+        ``tol < 0``.
+      TypeError: if ``X`` is not floating, ``k``/``max_iter`` are not ints, or ``init``'s
+        dtype differs from ``X``'s.
+
+    References:
+      [MEDL] Ch. 2, Sec. 2.6 (K-means); Lloyd (1982), "Least squares quantization in PCM";
+      oracle: ``sklearn.cluster.KMeans(init=centres, n_init=1)``.
+    """
+    func = "unsupervised.kmeans"
+    k = _check_X_k(func, X, k)
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int):
+        checks.fail(func, "max_iter", "a static Python int", Text(type(max_iter).__name__), exc=TypeError)
+    if max_iter < 1:
+        checks.fail(func, "max_iter", "a value >= 1", max_iter)
+    checks.check_positive(func, "tol", tol, strict=False)
+    X = jnp.asarray(X)
+    if init is None:
+        M0 = kmeans_plusplus(key, X, k)
+    else:
+        checks.check_shape(func, "init", init, (k, X.shape[1]))
+        if jnp.result_type(init) != X.dtype:
+            checks.fail(
+                func, "init", f"dtype {X.dtype} (that of `X`)", Text(f"dtype {jnp.result_type(init)}"), exc=TypeError
+            )
+        M0 = jnp.asarray(init)
+    checks.value_check(jnp.all(jnp.isfinite(X)), f"{func}: argument `X` expected finite values.")
+
+    c0, J0 = _assign(X, M0)
+    history0 = jnp.full((max_iter + 1,), J0)
+
+    def cond(state):
+        t, _, _, _, _, done = state
+        return (t < max_iter) & ~done
+
+    def body(state):
+        t, M, c, J, history, _ = state
+        sums = jax.ops.segment_sum(X, c, num_segments=k)
+        counts = jax.ops.segment_sum(jnp.ones_like(X[:, 0]), c, num_segments=k)
+        # empty cluster: keep its centre (double where: no 0/0)
+        M_new = jnp.where(counts[:, None] > 0, sums / jnp.where(counts > 0, counts, 1.0)[:, None], M)
+        c_new, J_new = _assign(X, M_new)
+        done = jnp.all(c_new == c) | (J - J_new <= tol * J)
+        later = jnp.arange(max_iter + 1, dtype=jnp.int32) > t
+        history = jnp.where(later, J_new, history)  # entries after step t hold the latest J
+        return t + 1, M_new, c_new, J_new, history, done
+
+    state = (jnp.int32(0), M0, c0, J0, history0, jnp.array(False))
+    t, M, c, _, history, _ = lax.while_loop(cond, body, state)
+    return KMeansResult(M, c, history, t)
