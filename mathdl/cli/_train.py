@@ -104,7 +104,7 @@ def run(args) -> int:
         ytr, yte = (ytr - mu) / sd, (yte - mu) / sd
         stats = mdata.fit_standardizer(Xtr)
         Xtr, Xte = (jax.device_get(mdata.standardize(stats, X)) for X in (Xtr, Xte))
-    params = models.init_mlp(k_init, widths)
+    params = models.init_mlp(k_init, widths, dtype=Xtr.dtype)
 
     if K > 0:
 
@@ -115,7 +115,7 @@ def run(args) -> int:
         def metric_fn(theta, batch):
             x, y = batch
             z = jax.vmap(models.mlp, in_axes=(None, 0))(theta, x)
-            return {"loss": losses.softmax_cross_entropy(z, y), "accuracy": (jnp.argmax(z, axis=-1) == y)}
+            return {"loss": losses.softmax_cross_entropy(z, y), "accuracy": jnp.argmax(z, axis=-1).astype(y.dtype) == y}
 
     else:
 
