@@ -134,6 +134,23 @@ def test_k_equals_n_and_nan(getkey):
         safe(Xbad)
 
 
+def test_kmeans_plusplus_second_centre_distribution():
+    """Oracle (the D^2 rule, computed in NumPy): P(second centre = x_i | first = x_0) = D(x_i)^2 / sum_j D(x_j)^2.
+
+    Points 0, 1, 3 on a line; vmap over 4000 keys, keep the draws whose first centre is 0:
+    the second is 1 w.p. 1/10 and 3 w.p. 9/10. Tolerance 0.03: about 4 sd of a ~1300-draw frequency.
+    """
+    X = jnp.array([[0.0], [1.0], [3.0]])
+    keys = jax.random.split(jax.random.key(3), 4000)
+    M = np.asarray(jax.vmap(lambda key: unsupervised.kmeans_plusplus(key, X, 2))(keys))[:, :, 0]
+    first_zero = M[:, 0] == 0.0
+    D2 = np.array([0.0, 1.0, 9.0])
+    expected = D2 / D2.sum()
+    freq = np.array([np.mean(M[first_zero, 1] == v) for v in (0.0, 1.0, 3.0)])
+    np.testing.assert_allclose(freq, expected, atol=0.03)
+    np.testing.assert_allclose(np.mean(M[:, 0] == 0.0), 1 / 3, atol=0.03)  # the first centre is uniform
+
+
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
@@ -158,3 +175,24 @@ def test_bad_input(getkey, kwargs, exc, match):
     k = kwargs.pop("k")
     with pytest.raises(exc, match=match):
         unsupervised.kmeans(getkey(), X, k, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "X,k,exc,match",
+    [
+        (
+            jnp.zeros((3, 2)),
+            4,
+            ValueError,
+            r"unsupervised.kmeans_plusplus: argument `k` expected at most the number of points n=3",
+        ),
+        (jnp.zeros((3, 2)), 0, ValueError, r"unsupervised.kmeans_plusplus: argument `k` expected a value >= 1"),
+        (jnp.zeros((3, 2)), None, TypeError, r"argument `k` expected a static Python int, got NoneType"),
+        (jnp.zeros((3, 2, 1)), 2, ValueError, r"argument `X` expected rank 2"),
+        (jnp.zeros((3, 2), jnp.int32), 2, TypeError, r"argument `X` expected a floating-point array"),
+    ],
+)
+def test_kmeans_plusplus_bad_input(getkey, X, k, exc, match):
+    """Bad input for k-means++: k > n, k < 1, non-int k, wrong rank, integer data."""
+    with pytest.raises(exc, match=match):
+        unsupervised.kmeans_plusplus(getkey(), X, k)
