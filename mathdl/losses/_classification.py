@@ -169,8 +169,12 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     K = z.shape[-1]
     ok = (labels >= 0) & (labels < K)
     checks.value_check(ok, f"{func}: argument `labels` expected class indices in [0, {K}), got one outside.")
-    safe = jnp.where(ok, labels, jnp.zeros_like(labels))
-    logp_y = jnp.take_along_axis(log_softmax(z), safe[..., None], axis=-1)[..., 0]
+    # Pick log p_y with a one-hot select rather than a gather: an out-of-range label matches no class
+    # (no clamping to a wrong class), and the gradient has no scatter, which checkify's index checks
+    # cannot handle under jax.grad (IndexError in jax 0.10). XLA fuses the select into the reduction.
+    classes = jnp.broadcast_to(jnp.arange(K, dtype=labels.dtype), z.shape)  # explicit: strict rank promotion
+    hit = classes == labels[..., None]
+    logp_y = jnp.sum(jnp.where(hit, log_softmax(z), jnp.zeros_like(z)), axis=-1)
     return _nan_unless(ok, -logp_y)
 
 
@@ -243,6 +247,6 @@ def hinge(scores: jax.Array, labels: jax.Array) -> jax.Array:
     s = _as_float(func, "scores", scores)
     y = _labels_like(func, "labels", labels, "scores", s)
     ok = (y == 1) | (y == -1)
-    checks.value_check(ok, f"{func}: argument `labels` expected values in {{-1, +1}}, got another value.")
+    checks.value_check(ok, f"{func}: argument `labels` expected values -1 or +1, got another value.")
     m = 1 - y * s
     return _nan_unless(ok, jnp.where(m > 0, m, jnp.zeros_like(m)))
