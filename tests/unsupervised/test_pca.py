@@ -128,12 +128,16 @@ def test_eckart_young(seed, m):
 
 
 def test_svd_transforms_and_zero_matrix(getkey):
-    """Transforms: jit == eager; vmap over a stack == loop. Edge: the zero matrix has relative error 0 (exact)."""
+    """Transforms: jit == eager; vmap over a stack == loop; check_grads. Edge: the zero matrix has error 0 (exact)."""
     Xs = jax.random.normal(getkey(), (3, 5, 4))
     f = lambda X: unsupervised.svd_approximation(X, 2).approximation  # noqa: E731
     loop = np.stack([np.asarray(f(X)) for X in Xs])
     np.testing.assert_allclose(np.asarray(jax.vmap(f)(Xs)), loop, **tol(np.float64, composite=True))
     np.testing.assert_allclose(np.asarray(jax.jit(f)(Xs[0])), loop[0], **tol(np.float64, composite=True))
+    # distinct singular values (3, 2, 1 after a rotation): the SVD is differentiable there
+    Q = jnp.linalg.qr(Xs[0])[0]
+    A = Q[:, :3] @ jnp.diag(jnp.array([3.0, 2.0, 1.0])) @ jnp.linalg.qr(Xs[1][:3, :3])[0]
+    check_grads(lambda A: unsupervised.svd_approximation(A, 2).approximation, (A,), order=1, modes=["rev"])
     z = unsupervised.svd_approximation(jnp.zeros((3, 4)), 2)
     assert float(z.relative_error) == 0.0
     np.testing.assert_array_equal(np.asarray(z.approximation), 0.0)
