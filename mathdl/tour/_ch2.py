@@ -63,19 +63,18 @@ def pca_breast_cancer(out_dir: Path) -> dict[str, float]:
     ds = data.load("breast_cancer")
     X = jnp.asarray(ds.X)
     Z = data.standardize(data.fit_standardizer(X), X)
-    result = unsupervised.pca(Z, 2)
-    share = float(jnp.sum(result.explained_variance_ratio))
+    full = unsupervised.pca(Z, 30)  # all components once; the first two are those of pca(Z, 2)
+    share = float(jnp.sum(full.explained_variance_ratio[:2]))
     y = jnp.asarray(ds.y)
-    auc = float(metrics.roc_auc(y, result.scores[:, 0]))
+    auc = float(metrics.roc_auc(y, full.scores[:, 0]))
     auc = max(auc, 1 - auc)  # a component's sign is arbitrary
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(9, 4))
-    S = np.asarray(result.scores)
+    S = np.asarray(full.scores[:, :2])
     for label, name in ((0, "malignant"), (1, "benign")):
         ax0.scatter(S[ds.y == label, 0], S[ds.y == label, 1], s=8, label=name)
     ax0.set(title="scores on the first two components", xlabel="PC 1", ylabel="PC 2")
     ax0.legend()
-    full = unsupervised.pca(Z, 30)
     ax1.bar(np.arange(1, 31), np.asarray(full.explained_variance_ratio))
     ax1.plot(np.arange(1, 31), np.cumsum(np.asarray(full.explained_variance_ratio)), "r.-", label="cumulative")
     ax1.set(title="explained variance ratio", xlabel="component")
