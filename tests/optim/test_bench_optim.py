@@ -17,6 +17,7 @@ def test_suite_registered():
     assert all(c.ratio_floor is not None and c.bytes(True) > 0 for c in CASES)
 
 
+@pytest.mark.slow  # builds and compiles three 1k-parameter steps per case
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_columns_compute_the_same_step(case):
     """Oracle: the hand-written `jax` reference and Optax give the same new parameters as mathdl

@@ -48,7 +48,7 @@ def test_rosenbrock_transforms():
     t1, t2 = 0.8, 0.0
     analytic = [-2 * (1 - t1) - 400 * t1 * (t2 - t1**2), 200 * (t2 - t1**2)]
     np.testing.assert_allclose(jax.grad(optim.rosenbrock)(pts[0]), analytic, **tol(np.float64))
-    check_grads(optim.rosenbrock, (pts[1],), order=2)
+    check_grads(jax.jit(optim.rosenbrock), (pts[1],), order=2)
 
 
 def test_rosenbrock_bad_inputs():
@@ -116,13 +116,16 @@ def test_peaks_worked_and_oracle():
 
 def test_peaks_global_minimum():
     """Property: SciPy's BFGS from (0.2, -1.6) (JAX gradient) finds the known minimum -6.5511 at (0.228, -1.626)."""
-    f = jax.jit(optim.peaks)
-    res = so.minimize(
-        lambda x: float(f(jnp.asarray(x))), [0.2, -1.6], jac=lambda x: np.asarray(jax.grad(f)(jnp.asarray(x)))
-    )
+    vg = jax.jit(jax.value_and_grad(optim.peaks))
+
+    def fun(x):
+        v, g = vg(jnp.asarray(x))
+        return float(v), np.asarray(g)
+
+    res = so.minimize(fun, [0.2, -1.6], jac=True)
     assert res.fun == pytest.approx(-6.5511, abs=1e-4)
     np.testing.assert_allclose(res.x, [0.2283, -1.6255], atol=1e-3)
-    check_grads(optim.peaks, (jnp.array([0.3, -0.4]),), order=2)
+    check_grads(jax.jit(optim.peaks), (jnp.array([0.3, -0.4]),), order=2)
 
 
 def test_peaks_bad_inputs():
@@ -150,7 +153,7 @@ def test_quadratic_construction(kappa, dim):
     assert float(q.f(q.minimiser)) == 0.0
     theta = q.minimiser + jnp.linspace(0.1, 1.0, dim)
     np.testing.assert_allclose(jax.grad(q.f)(theta), A @ np.asarray(theta - q.minimiser), **tol(np.float64))
-    check_grads(q.f, (theta,), order=2)
+    check_grads(jax.jit(q.f), (theta,), order=2)
 
 
 def test_quadratic_gd_rate():
@@ -207,7 +210,23 @@ def test_sgd_toy_loss_worked_and_batch():
     # analytic gradient (1/5) Σ (2 c_i (θ1 - x_i1), 2 (θ2 - x_i2))
     analytic = [np.mean(2 * optim.SGD_TOY_C * (6 - optim.SGD_TOY_X[:, 0])), np.mean(2 * (6 - optim.SGD_TOY_X[:, 1]))]
     np.testing.assert_allclose(jax.grad(optim.sgd_toy)(theta), analytic, rtol=1e-14)
-    check_grads(optim.sgd_toy, (theta,), order=2)
+    check_grads(jax.jit(optim.sgd_toy), (theta,), order=2)
+
+
+_TOY_GRAD = jax.jit(jax.grad(lambda t, x, c: jnp.sum(optim.sgd_toy_loss(t, x, c))))
+
+
+@settings(max_examples=20)
+@given(
+    st.lists(st.tuples(st.floats(-5, 5), st.floats(-5, 5), st.floats(0.1, 10)), min_size=4, max_size=4),
+)
+def test_sgd_toy_minimiser_zero_gradient(rows):
+    """Property: for any points and positive weights, ∇ Σ C_i vanishes at the closed-form minimiser (jit == eager)."""
+    x = jnp.asarray([[a, b] for a, b, _ in rows])
+    c = jnp.asarray([w for _, _, w in rows])
+    star = jax.jit(optim.sgd_toy_minimiser)(x, c)
+    np.testing.assert_allclose(star, optim.sgd_toy_minimiser(x, c), **tol(np.float64))
+    np.testing.assert_allclose(_TOY_GRAD(star, x, c), 0.0, atol=1e-10)
 
 
 def test_gd_reaches_sgd_toy_minimiser():
@@ -270,9 +289,20 @@ def test_logistic_transforms():
     analytic = np.concatenate([[r.mean()], np.asarray(problem.X).T @ r / len(r) + 0.1 * np.asarray(theta[1:])])
     np.testing.assert_allclose(jax.grad(problem.f)(theta), analytic, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(jax.jit(problem.f)(theta), problem.f(theta), **tol(np.float64))
-    check_grads(problem.f, (theta,), order=2, modes=["rev"])
+    check_grads(jax.jit(problem.f), (theta,), order=2, modes=["rev"])
     assert problem.X.shape == (569, 30) and problem.theta0.shape == (31,)
     np.testing.assert_allclose(np.asarray(problem.X).mean(0), 0, atol=1e-10)
+
+
+def test_logistic_convex():
+    """Property (MEDL Ch. 3: the logistic log-likelihood is concave): the Hessian of C is positive semidefinite,
+    and positive definite with λ > 0 (smallest eigenvalue >= λ on the weight block)."""
+    for l2 in (0.0, 0.05):
+        problem = optim.breast_cancer_logistic(l2=l2)
+        H = np.asarray(jax.jit(jax.hessian(problem.f))(jnp.linspace(-1.0, 1.0, 31)))
+        eig = np.linalg.eigvalsh(H)
+        assert eig.min() >= -1e-12
+    assert eig.min() > 0
 
 
 def test_logistic_bad_inputs():

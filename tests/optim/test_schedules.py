@@ -73,7 +73,7 @@ def test_grad_wrt_continuous_time():
     assert float(g) == pytest.approx(0.5 * 0.81 * math.log(0.9), rel=1e-13)
     g = jax.grad(optim.cosine_schedule(1.0, decay_steps=10))(3.0)
     assert float(g) == pytest.approx(-math.pi / 20 * math.sin(math.pi * 0.3), rel=1e-13)
-    check_grads(optim.cosine_schedule(1.0, decay_steps=10, final_fraction=0.2), (3.0,), order=2)
+    check_grads(jax.jit(optim.cosine_schedule(1.0, decay_steps=10, final_fraction=0.2)), (3.0,), order=2)
 
 
 @given(st.integers(0, 10_000))
