@@ -55,6 +55,9 @@ def _flatten(tree):
             leaf = jax.random.key_data(leaf)
         else:
             key_impls.append(None)
+        if isinstance(leaf, jax.ShapeDtypeStruct):  # a template given by jax.eval_shape: no data needed
+            arrays.append(np.empty(leaf.shape, leaf.dtype))
+            continue
         # copy=True: on CPU np.asarray can alias a device buffer that a donated step later overwrites
         arrays.append(np.array(leaf, copy=True))
     return paths, arrays, key_impls, treedef
@@ -294,7 +297,8 @@ def restore_checkpoint(path, template) -> tuple:
     Args:
       path: a ``step_<step>`` folder written by :func:`save_checkpoint`.
       template: a pytree with the structure, shapes and dtypes expected (e.g. freshly
-        initialised parameters); typed PRNG keys are restored as typed keys.
+        initialised parameters, or ``jax.eval_shape`` of their initialiser); typed PRNG keys
+        are restored as typed keys.
 
     Returns:
       ``(tree, manifest)``: NumPy leaves (typed keys as ``jax.random`` keys) in ``template``'s

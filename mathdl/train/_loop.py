@@ -316,11 +316,9 @@ def fit(
         replicated = batch_sharding = None
 
     def place(tree):
-        # a fresh copy: the compiled step donates its inputs, which must never be the caller's arrays
-        tree = jax.tree.map(lambda a: jnp.array(a, copy=True), tree)
-        if replicated is None:
-            return jax.device_put(tree)
-        return jax.device_put(tree, replicated)
+        # a fresh copy (may_alias=False): the compiled step donates its inputs, which must never be
+        # the caller's arrays; device_put copies without compiling anything
+        return jax.device_put(tree, replicated, may_alias=False)
 
     data_dev = place(jax.tree.map(jnp.asarray, data))
     key_data = np.asarray(jax.random.key_data(key))
@@ -339,7 +337,7 @@ def fit(
         os.makedirs(ckpt_dir, exist_ok=True)
         template = {
             "params": params,
-            "opt_state": optimizer.init(params),
+            "opt_state": jax.eval_shape(optimizer.init, params),  # shapes and dtypes only
             "model_state": model_state,
             "key": key_data,
         }
@@ -368,7 +366,7 @@ def fit(
 
     params = place(params)
     if opt_state is None:
-        opt_state = optimizer.init(params)
+        opt_state = jax.jit(optimizer.init)(params)  # one compile rather than one eager op per leaf
     opt_state = place(opt_state)
     model_state = place(model_state) if has_state else ()
 
@@ -383,13 +381,14 @@ def fit(
     n_flags = 1 + len(jax.tree.leaves(params))
     flag_names = ["loss"] + [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
 
-    def new_acc():
-        return _Acc(
-            jnp.zeros((), loss_shape.dtype),
-            jnp.zeros((), jnp.int32),
-            jnp.full((), -1, jnp.int32),
-            jnp.ones((n_flags,), bool),
+    def new_acc():  # built on the host and put once: no eager op, nothing to compile
+        acc = _Acc(
+            np.zeros((), loss_shape.dtype),
+            np.zeros((), np.int32),
+            np.full((), -1, np.int32),
+            np.ones((n_flags,), bool),
         )
+        return jax.device_put(acc, replicated)
 
     def one_step(state, data, perm, i, global_step):
         p, o, s, acc = state
@@ -408,7 +407,12 @@ def fit(
         )
         return p, o, s, acc
 
-    def epoch_fn(state, data, perm, step0):
+    def permutation(k, e):
+        return jax.random.permutation(jax.random.fold_in(k, e), n).astype(jnp.int32)
+
+    def epoch_fn(state, data, k, epoch, step0):
+        perm = permutation(k, epoch)  # inside the epoch's compiled call: no separate compile or dispatch
+
         def body(carry, i):
             return one_step(carry, data, perm, i, step0 + i), None
 
@@ -417,7 +421,7 @@ def fit(
 
     step_jit = jax.jit(one_step, donate_argnums=(0,))
     epoch_jit = jax.jit(epoch_fn, donate_argnums=(0,))
-    perm_jit = jax.jit(lambda k, e: jax.random.permutation(jax.random.fold_in(k, e), n).astype(jnp.int32))
+    perm_jit = jax.jit(permutation)
 
     # ---- logging
     log_path = (
@@ -488,15 +492,15 @@ def fit(
     try:
         while t < total_steps and stop_reason == "completed":
             epoch, i0 = divmod(t, steps_per_epoch)
-            perm = perm_jit(perm_key, epoch)
             if scan_epoch and i0 == 0:
-                state = epoch_jit(state, data_dev, perm, jnp.int32(t))
+                state = epoch_jit(state, data_dev, perm_key, np.int32(epoch), np.int32(t))
                 t += steps_per_epoch
                 if bar is not None:
                     bar.update(steps_per_epoch)
             else:
+                perm = perm_jit(perm_key, np.int32(epoch))
                 for i in range(i0, steps_per_epoch):
-                    state = step_jit(state, data_dev, perm, jnp.int32(i), jnp.int32(t))
+                    state = step_jit(state, data_dev, perm, np.int32(i), np.int32(t))
                     t += 1
                     if bar is not None:
                         bar.update(1)
