@@ -538,7 +538,7 @@ def fit(
                         if best is None or sign * (best - value) > early_stopping.min_delta:
                             es_state = {"best": value, "wait": 0, "epoch": epoch}
                             if early_stopping.restore_best:
-                                best_params = jax.tree.map(jnp.copy, p)
+                                best_params = jax.device_put(p, replicated, may_alias=False)  # p is donated next
                         else:
                             es_state = {**es_state, "wait": es_state["wait"] + 1}
                             if es_state["wait"] >= early_stopping.patience:
