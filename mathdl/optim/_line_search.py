@@ -88,8 +88,9 @@ def exact_line_search(
 
     Returns:
       A :class:`LineSearchResult`; ``converged`` is true when the step tolerance was met at a
-      point with $\varphi'' > 0$. A non-finite $\varphi'$ or $\varphi''$ gives a NaN ``alpha``
-      (under :func:`mathdl.checks.checked` it raises instead).
+      point with $\varphi'' > 0$. A non-finite $\varphi'$ or $\varphi''$, or $\varphi'' = 0$ with
+      $\varphi' \ne 0$ (no curvature, e.g. $C$ linear along $d$: no minimiser on the line), gives a
+      NaN ``alpha`` (under :func:`mathdl.checks.checked` it raises instead).
 
     Raises:
       TypeError: if `f` is not callable or the arrays are not floating.

@@ -98,6 +98,13 @@ def test_exact_nan():
         safe(jnp.array([1.0]), jnp.array([1.0]))
 
 
+def test_exact_linear_objective_has_no_minimiser():
+    """Edge: C linear along d (φ'' = 0, φ' != 0) has no minimiser on the line: NaN, not a finite step."""
+    res = optim.exact_line_search(lambda t: jnp.sum(t), jnp.array([1.0, 2.0]), jnp.array([-1.0, 0.0]))
+    assert np.isnan(float(res.alpha))
+    assert not bool(res.converged)
+
+
 def test_backtracking_nan_checked():
     """Edge: a NaN objective gives α = 0, converged False; under checks.checked it raises naming the function."""
 
