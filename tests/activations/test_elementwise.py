@@ -187,6 +187,7 @@ def test_jit_equals_eager_and_vmap_equals_loop(name, wrap):
     np.testing.assert_allclose(jax.vmap(dk)(x), [float(df(xi, **kw)) for xi in x], **tol(np.float64))
 
 
+@pytest.mark.slow  # second-order check_grads / many compositions: ~10-60 s on a loaded 2-core box
 @pytest.mark.parametrize("name", SMOOTH)
 def test_check_grads_order2(name):
     """jax.test_util.check_grads to order 2 in float64, at points away from kinks."""

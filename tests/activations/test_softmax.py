@@ -84,6 +84,7 @@ def test_jit_and_vmap(wrap):
     np.testing.assert_allclose(wrap(jax.vmap(A.masked_softmax))(z, m), loop, **tol(np.float64))
 
 
+@pytest.mark.slow  # second-order check_grads / many compositions: ~10-60 s on a loaded 2-core box
 def test_grads():
     """check_grads to order 2 in float64; the VJP of log-softmax is v − softmax(z)·Σv (analytic);
     jax.jacobian(softmax) equals softmax_jacobian."""

@@ -148,6 +148,7 @@ def test_grad_equals_jax_grad_on_random_compositions(tree, xs):
         _close(g, [float(e) for e in expect])
 
 
+@pytest.mark.slow  # second-order check_grads / many compositions: ~10-60 s on a loaded 2-core box
 @settings(max_examples=30)
 @given(_expr(8), _expr(8), POINT, POINT)
 def test_jvp_vjp_jacobian_equal_jax(t1, t2, xs, direction):

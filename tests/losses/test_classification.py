@@ -129,6 +129,7 @@ def test_gradient_at_confident_predictions_is_finite():
     np.testing.assert_array_equal(g, [1.0, -1.0])
 
 
+@pytest.mark.slow  # second-order check_grads / many compositions: ~10-60 s on a loaded 2-core box
 def test_check_grads():
     """check_grads to order 2 in float64 for every loss in its differentiable argument."""
     z, y = jnp.asarray(LOGITS), jnp.asarray(LABELS)

@@ -118,6 +118,7 @@ def test_jit_vmap_batch(name, wrap):
     np.testing.assert_allclose(out.reshape(-1), loop, **tol(np.float64))
 
 
+@pytest.mark.slow  # second-order check_grads / many compositions: ~10-60 s on a loaded 2-core box
 @pytest.mark.parametrize("name", list(LOSSES))
 def test_check_grads(name):
     """check_grads to order 2 in float64, in both arguments (residuals away from the kinks at 0 and ±δ)."""
