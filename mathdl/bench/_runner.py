@@ -147,7 +147,9 @@ def run_case(
     try:
         res["flops"] = float(case.flops(quick)) if case.flops else None
         res["bytes"] = float(case.bytes(quick)) if case.bytes else None
+        t0 = time.perf_counter()
         impls = case.make(quick)
+        res["make_s"] = time.perf_counter() - t0  # building inputs (and any warm-up a case does in make)
     except SkipCase as exc:
         res["status"] = "skipped"
         res["notes"].append(str(exc))
