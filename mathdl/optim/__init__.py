@@ -48,8 +48,39 @@ from mathdl.optim._schedules import (
     linear_warmup,
     step_schedule,
 )
+from mathdl.optim._second_order import (
+    CONVERGED,
+    MAX_ITER,
+    NO_PROGRESS,
+    NON_FINITE,
+    CGResult,
+    SolverResult,
+    SolverTrace,
+    bfgs,
+    conjugate_gradient,
+    gauss_newton,
+    lbfgs,
+    levenberg_marquardt,
+    newton,
+    newton_cg,
+)
 
 __all__ = [
+    # second-order and quasi-Newton (compiled solvers)
+    "CONVERGED",
+    "MAX_ITER",
+    "NO_PROGRESS",
+    "NON_FINITE",
+    "CGResult",
+    "SolverResult",
+    "SolverTrace",
+    "bfgs",
+    "conjugate_gradient",
+    "gauss_newton",
+    "lbfgs",
+    "levenberg_marquardt",
+    "newton",
+    "newton_cg",
     # first-order optimizers (optax.GradientTransformation)
     "AdagradState",
     "AdamState",
