@@ -107,8 +107,9 @@ def sgd_toy(out_dir: Path) -> dict[str, float]:
     def sgd_run(key, theta):
         def body(carry, k):
             theta, state = carry
-            i = jax.random.randint(k, (1,), 0, X.shape[0])
-            theta, state, _ = step(theta, state, (X[i], c[i]), k)
+            k_index, k_step = jax.random.split(k)
+            i = jax.random.randint(k_index, (1,), 0, X.shape[0])  # one random example per step
+            theta, state, _ = step(theta, state, (X[i], c[i]), k_step)
             return (theta, state), theta
 
         (_, _), path = jax.lax.scan(body, (theta, opt.init(theta)), jax.random.split(key, 1000))
