@@ -115,7 +115,8 @@ def entropy(p: jax.Array, *, base: float | None = None) -> jax.Array:
     p = _as_prob(func, "p", p)
     ok = _valid(func, "p", p, (-1,))
     support = p > 0
-    h = -jnp.sum(jnp.where(support, p, 0) * _safe_log(p, support), axis=-1)
+    # "0.0 - sum" rather than "-sum": a point mass then gives +0.0, not -0.0.
+    h = 0.0 - jnp.sum(jnp.where(support, p, 0) * _safe_log(p, support), axis=-1)
     return jnp.where(ok, h / scale, jnp.nan)
 
 
@@ -279,7 +280,7 @@ def joint_entropy(p_xy: jax.Array, *, base: float | None = None) -> jax.Array:
     scale = _log_base(func, base)
     p_xy, ok = _joint(func, p_xy)
     support = p_xy > 0
-    h = -jnp.sum(jnp.where(support, p_xy, 0) * _safe_log(p_xy, support), axis=(-2, -1))
+    h = 0.0 - jnp.sum(jnp.where(support, p_xy, 0) * _safe_log(p_xy, support), axis=(-2, -1))
     return jnp.where(ok, h / scale, jnp.nan)
 
 
@@ -317,7 +318,7 @@ def conditional_entropy(p_xy: jax.Array, *, given: str = "x", base: float | None
     marg = jnp.sum(p_xy, axis=-1, keepdims=True) if given == "x" else jnp.sum(p_xy, axis=-2, keepdims=True)
     support = p_xy > 0  # implies marg > 0
     log_ratio = _safe_log(p_xy, support) - _safe_log(marg, support)
-    h = -jnp.sum(jnp.where(support, p_xy, 0) * log_ratio, axis=(-2, -1))
+    h = 0.0 - jnp.sum(jnp.where(support, p_xy, 0) * log_ratio, axis=(-2, -1))
     return jnp.where(ok, h / scale, jnp.nan)
 
 
@@ -433,7 +434,7 @@ def perplexity(p: jax.Array) -> jax.Array:
     p = _as_prob(func, "p", p)
     ok = _valid(func, "p", p, (-1,))
     support = p > 0
-    h = -jnp.sum(jnp.where(support, p, 0) * _safe_log(p, support), axis=-1)
+    h = 0.0 - jnp.sum(jnp.where(support, p, 0) * _safe_log(p, support), axis=-1)
     return jnp.where(ok, jnp.exp(h), jnp.nan)
 
 

@@ -143,7 +143,7 @@ def gaussian_entropy(cov: jax.Array) -> jax.Array:
       ``scipy.stats.multivariate_normal(...).entropy()``.
 
     Example:
-      >>> gaussian_entropy(jnp.array(1.0))
+      >>> gaussian_entropy(jnp.eye(1))
       Array(1.4189385, dtype=float32)
     """
     func = "info.gaussian_entropy"
