@@ -129,8 +129,10 @@ def test_default_step_per_dtype():
     """Worked value: eps^(1/3) = 2^(-52/3) in float64 and 2^(-23/3) in float32."""
     assert calculus.default_step(jnp.float64) == pytest.approx(2.0 ** (-52 / 3))
     assert calculus.default_step(jnp.float32) == pytest.approx(2.0 ** (-23 / 3))
-    with pytest.raises(TypeError, match=r"calculus.default_step: argument `dtype` expected a floating dtype"):
-        calculus.default_step(jnp.int32)
+    for bad in (jnp.int32, jnp.bool_, jnp.complex64, jnp.uint8):
+        with pytest.raises(TypeError, match=r"calculus.default_step: argument `dtype` expected a floating dtype"):
+            calculus.default_step(bad)
+    assert calculus.default_step(jnp.float16) == pytest.approx(2.0 ** (-10 / 3))
 
 
 def test_finite_difference_worked_values():
