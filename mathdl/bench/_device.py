@@ -32,10 +32,40 @@ _MATMUL_SIZES = {
 }
 _BANDWIDTH_N = {"cpu": (1 << 20, 1 << 24), "gpu": (1 << 22, 1 << 28), "tpu": (1 << 22, 1 << 28)}
 
-_BF16_NOTE = {
-    "cpu": "CPU bfloat16: measured, but most CPUs have no bfloat16 matrix units and XLA may convert "
-    "to float32, so this is not a hardware bfloat16 peak.",
-}
+_BF16_FLAGS = ("avx512_bf16", "amx_bf16", "avxneconvert", "bf16")  # x86 and Arm cpuinfo names
+
+
+def _cpuinfo() -> tuple[str | None, set[str]]:
+    """The CPU model name and flag set from /proc/cpuinfo (``(None, set())`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            text = f.read()
+    except OSError:
+        return None, set()
+    model, flags = None, set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key in ("model name", "Model", "cpu model") and model is None:
+            model = value.strip()
+        elif key in ("flags", "Features") and not flags:
+            flags = set(value.split())
+    return model, flags
+
+
+def _bf16_note(platform_name: str) -> str | None:
+    if platform_name != "cpu":
+        return None
+    found = sorted(f for f in _BF16_FLAGS if f in _cpuinfo()[1])
+    if found:
+        return (
+            f"CPU bfloat16: this CPU reports {', '.join(found)} (bfloat16 dot-product instructions); whether "
+            "XLA's CPU kernels use them depends on the kernel library, so read it as measured, not as a spec peak."
+        )
+    return (
+        "CPU bfloat16: this CPU reports no bfloat16 instructions, so XLA converts to float32; "
+        "this is not a hardware bfloat16 peak."
+    )
 
 
 def available_backends() -> list[str]:
@@ -128,7 +158,7 @@ def environment(device, command: str | None = None) -> dict:
         },
         "host": {
             "machine": platform.machine(),
-            "processor": platform.processor() or None,
+            "processor": _cpuinfo()[0] or platform.processor() or None,
             "cpu_count": os.cpu_count(),
             "cpus_usable": affinity,
             "python": sys.version.split()[0],
@@ -273,8 +303,8 @@ def measure_limits(device, *, quick: bool, repeats: int, window_s: float, pause_
             "median_flops": max((v["median_flops_per_s"] for v in ok), default=None),
             "definition": "best over sizes and rounds of 2 n^3 / seconds of jnp.matmul(n x n, n x n)",
         }
-        if dtype_name == "bfloat16" and plat in _BF16_NOTE:
-            entry["note"] = _BF16_NOTE[plat]
+        if dtype_name == "bfloat16" and _bf16_note(plat):
+            entry["note"] = _bf16_note(plat)
         out["matmul"][dtype_name] = entry
 
     n = _BANDWIDTH_N.get(plat, _BANDWIDTH_N["gpu"])[0 if quick else 1]
