@@ -214,6 +214,7 @@ def test_vmap_equals_loop():
         np.testing.assert_allclose(jax.vmap(fn)(xs), np.stack([jfn(x) for x in xs]), **F64)
 
 
+@pytest.mark.slow  # compiles check_grads' jvp/vjp programs for every function (~10 s each on 2 shared cores)
 def test_check_grads_order2():
     """jax.test_util.check_grads to order 2 in float64 (derivatives of derivatives)."""
     x = XJ

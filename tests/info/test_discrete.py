@@ -182,6 +182,7 @@ def test_conditional_entropy_and_pmi_vs_numpy_loop():
 # ---------------------------------------------------------------- transforms
 
 
+@pytest.mark.slow  # compiles check_grads' jvp/vjp programs for every function (~10 s each on 2 shared cores)
 @pytest.mark.parametrize(
     "fn,args",
     [

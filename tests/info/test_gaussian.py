@@ -135,6 +135,7 @@ def test_monte_carlo_vs_closed_form(getkey):
 # ---------------------------------------------------------------- transforms
 
 
+@pytest.mark.slow  # compiles check_grads' jvp/vjp programs for every function (~10 s each on 2 shared cores)
 @pytest.mark.parametrize(
     "fn,args",
     [
