@@ -220,8 +220,8 @@ def chain_rule(fs: Sequence[Callable[[jax.Array], jax.Array]], x: jax.Array) -> 
     cheapest way to differentiate a composition (use :func:`jacobian` on the composition).
 
     Args:
-      fs: non-empty sequence of functions, each mapping a vector to a vector (rank 0 inputs
-        and outputs are treated as length-1 vectors).
+      fs: non-empty sequence of functions, each mapping a vector to a vector (a function
+        returning a scalar is treated as returning a length-1 vector).
       x: the point $u_0$, a floating vector of shape ``(n,)``.
 
     Returns:
