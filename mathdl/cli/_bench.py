@@ -1,7 +1,7 @@
 """time kernels and training steps side by side with hand-written JAX, Flax and PyTorch.
 
 ``mathdl bench [--suite NAME] [--case NAME] [--quick] [--out DIR] [--compare flax,torch]
-[--device cpu|gpu|tpu] [--repeats N] [--list]``. Exit codes: 0 done, 2 bad arguments
+[--device cpu|gpu|tpu] [--repeats N] [--exclude TEXT] [--list]``. Exit codes: 0 done, 2 bad arguments
 (unknown suite, case, device or comparison library: the available ones are printed).
 """
 
@@ -27,6 +27,9 @@ def configure(parser) -> None:
         "--suite", action="append", help="run only this suite (repeatable or comma-separated); default: all"
     )
     parser.add_argument("--case", action="append", help="run only cases whose name contains this (repeatable)")
+    parser.add_argument(
+        "--exclude", action="append", help="leave out cases whose suite/name contains this (repeatable)"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny sizes and few repeats: a smoke test")
     parser.add_argument("--out", default="mathdl-bench-out", help="folder for bench.json/.md/.png")
     parser.add_argument(
@@ -80,6 +83,10 @@ def run(args) -> int:
         if not chosen:
             names = ", ".join(f"{c.suite}/{c.name}" for c in all_cases)
             return _error(f"no case matches --case {args.case}; available cases: {names}.")
+    if args.exclude:
+        chosen = [c for c in chosen if not any(k in f"{c.suite}/{c.name}" for k in args.exclude)]
+        if not chosen:
+            return _error(f"--exclude {args.exclude} leaves no case to run.")
     try:
         _runner.resolve_compare(args.compare)
     except ValueError:
@@ -116,7 +123,7 @@ def run(args) -> int:
 
 def _reconstruct(args) -> str:
     parts = ["mathdl", "bench"]
-    for name in ("suite", "case"):
+    for name in ("suite", "case", "exclude"):
         for v in getattr(args, name) or []:
             parts += [f"--{name}", v]
     if args.quick:

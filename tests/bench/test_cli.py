@@ -19,6 +19,7 @@ from mathdl.cli import main
         (["--compare", "flax,jaxlib"], "available: flax, torch, optax, sklearn, scipy, loop, cudnn"),
         (["--case", "no_such_case"], "no case matches --case ['no_such_case']; available cases: "),
         (["--repeats", "0"], "--repeats expected >= 1, got 0."),
+        (["--case", "dispatch", "--exclude", "kernels/dispatch"], "--exclude ['kernels/dispatch'] leaves no case"),
     ],
 )
 def test_bad_arguments_exit_2_and_list_choices(argv, needle, capsys, tmp_path):
