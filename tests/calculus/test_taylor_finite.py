@@ -103,7 +103,7 @@ def test_taylor_equals_function_at_expansion_point(x0):
 @pytest.mark.parametrize(
     "args,exc,match",
     [
-        ((cubic, X0, jnp.ones(3)), ValueError, r"argument `x` expected the shape of `x0` \(2,\), got 'shape \(3,\)'"),
+        ((cubic, X0, jnp.ones(3)), ValueError, r"argument `x` expected the shape of `x0` \(2,\), got '?shape \(3,\)'?"),
         ((cubic, jnp.array([1, 2]), jnp.array([1, 2])), TypeError, r"argument `x0` expected a floating-point array"),
         ((cubic, X0, jnp.ones(2, jnp.float32)), TypeError, r"argument `x` expected dtype float64"),
         ((lambda x: x * 2, X0, X0), ValueError, r"argument `f` expected a scalar-valued function"),
