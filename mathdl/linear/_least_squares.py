@@ -215,7 +215,7 @@ def fit_linear_gd(
       learning_rate: $\alpha > 0$.
       num_steps: number of gradient steps (static positive int).
       standardize: run gradient descent on standardised features.
-      intercept: fit $b$ (default); if ``False``, $b$ stays 0.
+      intercept: fit $b$ (default); if ``False``, $b$ is not updated (stays at its initial value, 0 by default).
       init: optional starting ``LinearParams`` in the coordinates GD uses (default zeros).
 
     Returns:

@@ -95,6 +95,7 @@ def test_linear_autoencoder_spans_pca_subspace():
     assert pca * (1 - 1e-9) <= rec <= 1.03 * pca
 
 
+@pytest.mark.slow
 def test_denoising_training_reduces_loss():
     """Property: training the denoising loss with mathdl.train.fit lowers it (clean target, corrupted input)."""
     X = _low_rank_data(1, n=200)

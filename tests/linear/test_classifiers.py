@@ -268,6 +268,7 @@ def test_one_vs_rest_least_squares_equals_per_class_pinv():
     )
 
 
+@pytest.mark.slow
 def test_one_vs_rest_logistic_matches_sklearn():
     """Oracle: sklearn OneVsRestClassifier(LogisticRegression(C=inf)) decision functions."""
     from sklearn.linear_model import LogisticRegression

@@ -175,11 +175,11 @@ def test_zero_design_and_degree_zero_are_constant_models():
 def test_bad_inputs_raise():
     """Bad input: rank, lengths, dtype, negative ridge, NaN (with its index)."""
     X, y = _data()
-    with pytest.raises(ValueError, match=r"argument `X` expected rank 2, got 'shape \(40,\) \(rank 1\)'"):
+    with pytest.raises(ValueError, match=r"argument `X` expected rank 2, got '?shape \(40,\) \(rank 1\)'?"):
         linear.fit_least_squares(X[:, 0], y)
     with pytest.raises(ValueError, match=r"argument `y` expected 40 rows"):
         linear.fit_least_squares(X, y[:-1])
-    with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array, got 'dtype int32'"):
+    with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array, got '?dtype int32'?"):
         linear.fit_least_squares(X.astype(np.int32), y)
     with pytest.raises(ValueError, match=r"argument `ridge` expected a value >= 0, got -1.0"):
         linear.fit_least_squares(X, y, ridge=-1.0)

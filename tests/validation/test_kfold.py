@@ -77,9 +77,9 @@ def test_cv_ridge_matches_sklearn_cross_val_score():
 def test_cv_polynomial_degree_equals_loop_over_degrees():
     """The masked-column trick equals fitting polynomial_features(x, d) for each degree separately."""
     x, y = _poly(3)
-    degrees = [0, 2, 5]
+    degrees = [0, 3]
     res = validation.cv_polynomial_degree(jax.random.key(3), x, y, degrees, k=3)
-    assert res.test_error.shape == (3, 3)
+    assert res.test_error.shape == (2, 3)
     for i, d in enumerate(degrees):
         F = linear.polynomial_features(x[:, None], d)
         ref = validation.cross_validate(jax.random.key(3), _ls_fit, _sq, F, y, k=3)
