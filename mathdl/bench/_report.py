@@ -252,13 +252,14 @@ def write_plot(result: dict, path: str | Path) -> Path | None:
     return path
 
 
-def write_results(result: dict, out_dir: str | Path, *, stem: str = "bench") -> dict[str, Path]:
+def write_results(result: dict, out_dir: str | Path, *, stem: str = "bench", plot: bool = True) -> dict[str, Path]:
     r"""Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` under ``out_dir``.
 
     Args:
       result: the benchmark result.
       out_dir: folder (created if missing).
       stem: file name stem.
+      plot: also draw the PNG (the command skips it for the partial saves after each case).
 
     Returns:
       ``{"json": path, "markdown": path, "png": path or None}``.
@@ -272,7 +273,7 @@ def write_results(result: dict, out_dir: str | Path, *, stem: str = "bench") -> 
     # NaN is not JSON; store null so any JSON reader can load the file.
     paths["json"].write_text(json.dumps(_clean(result), indent=1, sort_keys=False) + "\n")
     paths["markdown"].write_text(to_markdown(result))
-    paths["png"] = write_plot(result, out / f"{stem}.png")
+    paths["png"] = write_plot(result, out / f"{stem}.png") if plot else None
     return paths
 
 

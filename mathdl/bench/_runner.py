@@ -251,6 +251,7 @@ def run_benchmarks(
     measure_device: bool = True,
     command: str | None = None,
     log=None,
+    on_case=None,
 ) -> dict:
     r"""Measure the device's limits, then run ``cases`` and return the whole result.
 
@@ -265,6 +266,8 @@ def run_benchmarks(
       measure_device: measure matmul peak, bandwidth and dispatch first.
       command: the command line, stored in the result.
       log: a ``print``-like progress function (default: print to stderr).
+      on_case: called with the partial result after each case (the command saves it, so a run
+        that hangs or is killed still leaves the cases it finished).
 
     Returns:
       ``{"schema", "environment", "settings", "notes", "limits", "cases", "wall_s"}``.
@@ -330,6 +333,9 @@ def run_benchmarks(
             )
             res["wall_s"] = time.perf_counter() - t0
             out["cases"].append(res)
+            if on_case is not None:
+                out["wall_s"] = time.perf_counter() - start
+                on_case(out)
             r = _get(res, "impls", "mathdl", "ratio_vs_jax", "median")
             extra = f", mathdl/jax ratio {r:.3f}" if r is not None and not math.isnan(r) else ""
             log(f"[{i}/{len(cases)}] {case.suite}/{case.name}: {res['status']} in {res['wall_s']:.1f} s{extra}")

@@ -113,6 +113,7 @@ def run(args) -> int:
         pause_s=args.pause,
         measure_device=not args.no_limits,
         command=_reconstruct(args),
+        on_case=lambda partial: _report.write_results(partial, args.out, plot=False),
     )
     paths = _report.write_results(result, args.out)
     print(_report.to_markdown(result))

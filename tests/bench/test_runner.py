@@ -200,3 +200,19 @@ def test_quick_device_limits_schema():
     assert bw["add_one"]["bytes"] == 2 * bw["reduce_sum"]["bytes"]
     assert math.isfinite(bw["peak_bytes_per_s"]) and bw["peak_bytes_per_s"] > 0
     assert 0 < lim["dispatch"]["median_s"] < 1.0
+
+
+def test_on_case_sees_each_partial_result(tmp_path):
+    """Reference: the command's partial saves; on_case gets the result after each case, cases growing."""
+    from mathdl.bench import _report
+
+    seen = []
+
+    def on_case(partial):
+        seen.append([c["name"] for c in partial["cases"]])
+        _report.write_results(partial, tmp_path, plot=False)
+
+    cases = [_case(lambda q: _const_impls("jax", "mathdl"), n) for n in ("a", "b")]
+    _runner.run_benchmarks(cases, quick=True, measure_device=False, log=lambda m: None, on_case=on_case, **FAST)
+    assert seen == [["a"], ["a", "b"]]
+    assert (tmp_path / "bench.json").exists() and not (tmp_path / "bench.png").exists()
