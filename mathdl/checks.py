@@ -22,7 +22,6 @@ Example:
   JaxRuntimeError: entropy: argument `p` expected probabilities summing to 1 ...
 """
 
-import contextvars
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,6 +32,7 @@ import numpy as np
 from jax.experimental import checkify
 
 __all__ = [
+    "Text",
     "checked",
     "check_choice",
     "check_dtype_floating",
@@ -47,7 +47,26 @@ __all__ = [
     "value_check",
 ]
 
-_CHECKING = contextvars.ContextVar("mathdl_checking", default=False)
+# A jit-cache-sensitive context (not a contextvar): a function jitted outside checked mode is
+# re-traced inside it (and vice versa), so `checked(jax.jit(f))` keeps its checks and a plain
+# call after a checked one never meets a stray checkify.check.
+_CHECKING = jax.make_user_context(default_value=False)
+
+
+class Text:
+    """A description that :func:`fail` shows as is, e.g. ``Text(f"shape {x.shape}")``.
+
+    :func:`fail` quotes a plain ``str`` (it is usually a user's value, as in ``got 'fwd'``);
+    wrap the function's own description of what came in ``Text`` to print it unquoted.
+    """
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    __str__ = __repr__
 
 
 def fail(func: str, name: str, expected: str, got: Any, *, exc: type[Exception] = ValueError):
@@ -71,7 +90,7 @@ def fail(func: str, name: str, expected: str, got: Any, *, exc: type[Exception] 
     References:
       DESIGN.md, "Bad input and numerics".
     """
-    shown = repr(got) if isinstance(got, str) else got
+    shown = repr(got) if isinstance(got, str) else got  # a user's string is quoted; Text is not
     raise exc(f"{func}: argument `{name}` expected {expected}, got {shown}.")
 
 
@@ -100,7 +119,7 @@ def check_rank(func: str, name: str, x, rank: int | Sequence[int]) -> None:
     ranks = (rank,) if isinstance(rank, int) else tuple(rank)
     if len(_shape(x)) not in ranks:
         want = f"rank {ranks[0]}" if len(ranks) == 1 else f"rank in {ranks}"
-        fail(func, name, want, f"shape {_shape(x)} (rank {len(_shape(x))})")
+        fail(func, name, want, Text(f"shape {_shape(x)} (rank {len(_shape(x))})"))
 
 
 def check_shape(func: str, name: str, x, shape: Sequence[int | None]) -> None:
@@ -125,7 +144,7 @@ def check_shape(func: str, name: str, x, shape: Sequence[int | None]) -> None:
     ok = len(got) == len(shape) and all(s is None or s == g for s, g in zip(shape, got, strict=True))
     if not ok:
         pattern = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
-        fail(func, name, f"shape {pattern}", f"shape {got}")
+        fail(func, name, f"shape {pattern}", Text(f"shape {got}"))
 
 
 def check_same_shape(func: str, name_a: str, a, name_b: str, b) -> None:
@@ -148,7 +167,7 @@ def check_same_shape(func: str, name_a: str, a, name_b: str, b) -> None:
       DESIGN.md, "Bad input and numerics".
     """
     if _shape(a) != _shape(b):
-        fail(func, name_b, f"the shape of `{name_a}` {_shape(a)}", f"shape {_shape(b)}")
+        fail(func, name_b, f"the shape of `{name_a}` {_shape(a)}", Text(f"shape {_shape(b)}"))
 
 
 def check_dtype_floating(func: str, name: str, x) -> None:
@@ -170,7 +189,7 @@ def check_dtype_floating(func: str, name: str, x) -> None:
     """
     dtype = jnp.result_type(x)
     if not jnp.issubdtype(dtype, jnp.floating):
-        fail(func, name, "a floating-point array", f"dtype {dtype}", exc=TypeError)
+        fail(func, name, "a floating-point array", Text(f"dtype {dtype}"), exc=TypeError)
 
 
 def check_dtype_integer(func: str, name: str, x) -> None:
@@ -192,7 +211,7 @@ def check_dtype_integer(func: str, name: str, x) -> None:
     """
     dtype = jnp.result_type(x)
     if not jnp.issubdtype(dtype, jnp.integer):
-        fail(func, name, "an integer array", f"dtype {dtype}", exc=TypeError)
+        fail(func, name, "an integer array", Text(f"dtype {dtype}"), exc=TypeError)
 
 
 def check_positive(func: str, name: str, value, *, strict: bool = True) -> None:
@@ -281,7 +300,10 @@ def check_choice(func: str, name: str, value, choices: Sequence[Any]) -> None:
     References:
       DESIGN.md, "Bad input and numerics".
     """
-    if value not in choices:
+    # `True == 1`, so a bool must not pass for an int choice (or the reverse)
+    is_bool = isinstance(value, bool)
+    ok = any(value == c and is_bool == isinstance(c, bool) for c in choices)
+    if not ok:
         fail(func, name, f"one of {list(choices)}", value)
 
 
@@ -294,7 +316,7 @@ def is_checking() -> bool:
     References:
       DESIGN.md, "Bad input and numerics".
     """
-    return _CHECKING.get()
+    return bool(_CHECKING.value)
 
 
 def value_check(pred, message: str, **fmt) -> None:
@@ -318,7 +340,9 @@ def value_check(pred, message: str, **fmt) -> None:
     References:
       JAX documentation, ``jax.experimental.checkify``.
     """
-    if _CHECKING.get():
+    if _CHECKING.value:
+        if not fmt:  # checkify formats the message; literal braces must not be read as fields
+            message = message.replace("{", "{{").replace("}", "}}")
         checkify.check(jnp.all(pred), message, **fmt)
 
 
@@ -344,23 +368,17 @@ def checked(fn: Callable, *, nan: bool = True) -> Callable:
       JAX documentation, ``jax.experimental.checkify``; DESIGN.md, "Bad input and numerics".
     """
     if not callable(fn):
-        fail("checks.checked", "fn", "a callable", type(fn).__name__, exc=TypeError)
+        fail("checks.checked", "fn", "a callable", Text(type(fn).__name__), exc=TypeError)
     errors = checkify.user_checks | checkify.index_checks
     if nan:
         errors = errors | checkify.nan_checks
 
-    def flagged(*args, **kwargs):
-        token = _CHECKING.set(True)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            _CHECKING.reset(token)
-
-    checkified = checkify.checkify(flagged, errors=errors)
+    checkified = checkify.checkify(fn, errors=errors)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        err, out = checkified(*args, **kwargs)
+        with _CHECKING(True):  # part of jit's cache key while tracing inside
+            err, out = checkified(*args, **kwargs)
         err.throw()
         return out
 

@@ -240,11 +240,6 @@ def test_checked_index_checks():
         checks.checked(lambda v: v[5])(x)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation reported to the lead: value_check runs at trace time, so a function jitted (and so "
-    "trace-cached) outside checked mode loses its checks inside checked(jax.jit(f))",
-)
 def test_checked_of_a_previously_jitted_function_still_raises():
     """checked(jax.jit(f)) should raise on a bad label even when jax.jit(f) has been called before."""
     f = lambda z, y: L.softmax_cross_entropy(z, y)
@@ -253,3 +248,32 @@ def test_checked_of_a_previously_jitted_function_still_raises():
     jf(z, bad)
     with pytest.raises(checkify.JaxRuntimeError):
         checks.checked(jf)(z, bad)
+
+
+def test_plain_call_after_a_checked_one_is_unchecked():
+    """The checked flag is part of jit's cache key: a plain call after checked(jax.jit(f)) re-traces
+    without checks and returns the defined value (NaN for a bad label) instead of crashing."""
+    jf = jax.jit(lambda z, y: L.softmax_cross_entropy(z, y))
+    z, bad = jnp.zeros((2, 3)), jnp.array([0, 7])
+    with pytest.raises(checkify.JaxRuntimeError):
+        checks.checked(jf)(z, bad)
+    out = jf(z, bad)
+    assert np.isnan(np.asarray(out)[1]) and np.isclose(np.asarray(out)[0], np.log(3.0))
+
+
+def test_value_check_message_with_braces():
+    """A literal brace in a value_check message is text, not a format field."""
+
+    def f(x):
+        checks.value_check(x > 0, "x must be in {positive numbers}")
+        return x
+
+    with pytest.raises(checkify.JaxRuntimeError, match=r"\{positive numbers\}"):
+        checks.checked(f)(jnp.array(-1.0))
+
+
+def test_check_choice_refuses_bool_for_int():
+    """`True == 1` in Python; check_choice must still refuse a bool where ints are expected."""
+    with pytest.raises(ValueError, match=r"expected one of \[0, 1\], got True"):
+        checks.check_choice("f", "k", True, [0, 1])
+    checks.check_choice("f", "k", 1, [0, 1])

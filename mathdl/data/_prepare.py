@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
+from mathdl.checks import Text
 from mathdl.data._bundled import Dataset
-from mathdl.data._text import Text
 
 __all__ = [
     "Standardizer",

@@ -12,8 +12,8 @@ import jax
 import jax.numpy as jnp
 
 from mathdl import checks
+from mathdl.checks import Text
 from mathdl.data._bundled import Dataset
-from mathdl.data._text import Text
 
 __all__ = [
     "SGDToy",

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-from mathdl.metrics._text import Text
+from mathdl.checks import Text
 
 __all__ = ["accuracy", "confusion_matrix", "f1", "precision", "recall"]
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from mathdl import checks
-from mathdl.metrics._text import Text
+from mathdl.checks import Text
 
 __all__ = ["roc_auc", "roc_curve"]
 

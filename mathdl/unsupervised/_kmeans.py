@@ -13,7 +13,7 @@ import numpy as np
 from jax import lax
 
 from mathdl import checks
-from mathdl.unsupervised._text import Text
+from mathdl.checks import Text
 
 __all__ = ["KMeansResult", "kmeans", "kmeans_plusplus"]
 

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-from mathdl.unsupervised._text import Text
+from mathdl.checks import Text
 
 __all__ = ["LowRankApproximation", "PCAResult", "pca", "pca_reconstruct", "pca_transform", "svd_approximation"]
 

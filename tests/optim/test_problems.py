@@ -56,12 +56,12 @@ def test_rosenbrock_bad_inputs():
     with pytest.raises(ValueError, match=r"optim.rosenbrock: argument `theta` expected a vector of length >= 2"):
         optim.rosenbrock(jnp.array([1.0]))
     with pytest.raises(
-        ValueError, match=r"optim.rosenbrock: argument `theta` expected rank 1, got 'shape \(2, 2\) \(rank 2\)'"
+        ValueError, match=r"optim.rosenbrock: argument `theta` expected rank 1, got '?shape \(2, 2\) \(rank 2\)'?"
     ):
         optim.rosenbrock(jnp.ones((2, 2)))
     with pytest.raises(TypeError, match=r"optim.rosenbrock: argument `theta` expected a floating-point array"):
         optim.rosenbrock(jnp.array([1, 1]))
-    with pytest.raises(ValueError, match=r"expected rank 1, got 'shape \(\)"):
+    with pytest.raises(ValueError, match=r"expected rank 1, got '?shape \(\)"):
         optim.rosenbrock(jnp.array(1.0))
     assert np.isnan(float(optim.rosenbrock(jnp.array([np.nan, 1.0]))))
 
@@ -134,7 +134,7 @@ def test_peaks_bad_inputs():
         with pytest.raises(ValueError, match=r"optim.peaks: argument `theta` expected"):
             optim.peaks(bad)
     with pytest.raises(
-        TypeError, match=r"optim.peaks: argument `theta` expected a floating-point array, got 'dtype int"
+        TypeError, match=r"optim.peaks: argument `theta` expected a floating-point array, got '?dtype int"
     ):
         optim.peaks(jnp.array([1, 2]))
 
@@ -176,12 +176,12 @@ def test_quadratic_bad_inputs():
         optim.quadratic(condition_number=float("nan"))
     with pytest.raises(ValueError, match=r"optim.quadratic: argument `dim` expected an integer >= 1, got 0"):
         optim.quadratic(condition_number=2.0, dim=0)
-    with pytest.raises(ValueError, match=r"argument `minimiser` expected shape \(2,\), got 'shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"argument `minimiser` expected shape \(2,\), got '?shape \(3,\)"):
         optim.quadratic(condition_number=2.0, minimiser=jnp.ones(3))
     with pytest.raises(ValueError, match=r"argument `condition_number` expected 1 when dim == 1, got 5.0"):
         optim.quadratic(condition_number=5.0, dim=1)
     with pytest.raises(
-        ValueError, match=r"optim.quadratic.f: argument `theta` expected shape \(2,\), got 'shape \(3,\)"
+        ValueError, match=r"optim.quadratic.f: argument `theta` expected shape \(2,\), got '?shape \(3,\)"
     ):
         optim.quadratic(condition_number=2.0).f(jnp.ones(3))
 
@@ -239,14 +239,14 @@ def test_sgd_toy_bad_inputs():
     """Bad input: wrong θ shape, x without a trailing 2, c of the wrong batch shape, integer x, non-positive weights."""
     theta = jnp.zeros(2)
     X, c = jnp.asarray(optim.SGD_TOY_X), jnp.asarray(optim.SGD_TOY_C)
-    with pytest.raises(ValueError, match=r"optim.sgd_toy: argument `theta` expected shape \(2,\), got 'shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"optim.sgd_toy: argument `theta` expected shape \(2,\), got '?shape \(3,\)"):
         optim.sgd_toy(jnp.zeros(3))
     with pytest.raises(
-        ValueError, match=r"optim.sgd_toy_loss: argument `x` expected shape \(\*batch, 2\), got 'shape \(5, 3\)"
+        ValueError, match=r"optim.sgd_toy_loss: argument `x` expected shape \(\*batch, 2\), got '?shape \(5, 3\)"
     ):
         optim.sgd_toy_loss(theta, jnp.ones((5, 3)), c)
     with pytest.raises(
-        ValueError, match=r"argument `c` expected shape \(5,\) \(the batch shape of `x`\), got 'shape \(4,\)"
+        ValueError, match=r"argument `c` expected shape \(5,\) \(the batch shape of `x`\), got '?shape \(4,\)"
     ):
         optim.sgd_toy_loss(theta, X, c[:4])
     with pytest.raises(TypeError, match=r"optim.sgd_toy_loss: argument `x` expected a floating-point array"):
@@ -309,10 +309,10 @@ def test_logistic_bad_inputs():
     """Bad input: θ length != p+1, y length != n, negative λ, integer X, rank-2 θ."""
     X, y = jnp.ones((4, 2)), jnp.array([0, 1, 0, 1])
     with pytest.raises(
-        ValueError, match=r"optim.logistic_loss: argument `X` expected shape \(\*, 3\), got 'shape \(4, 2\)"
+        ValueError, match=r"optim.logistic_loss: argument `X` expected shape \(\*, 3\), got '?shape \(4, 2\)"
     ):
         optim.logistic_loss(jnp.zeros(4), X, y)
-    with pytest.raises(ValueError, match=r"argument `y` expected shape \(4,\), got 'shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"argument `y` expected shape \(4,\), got '?shape \(3,\)"):
         optim.logistic_loss(jnp.zeros(3), X, y[:3])
     with pytest.raises(ValueError, match=r"argument `l2` expected a value >= 0, got -1.0"):
         optim.logistic_loss(jnp.zeros(3), X, y, l2=-1.0)
