@@ -52,7 +52,8 @@ def test_jit_vmap_grad(getkey, transform):
     want_W[1] = X[0]
     np.testing.assert_allclose(g.W, want_W, **tol(np.float64))
     np.testing.assert_allclose(g.b, [0.0, 1.0, 0.0], **tol(np.float64))
-    jax.test_util.check_grads(lambda W, b, x: dense(DenseParams(W, b), x), (p.W, p.b, X[0]), order=2)
+    if transform is jax.jit:  # once per test: check_grads itself does not depend on `transform`
+        jax.test_util.check_grads(jax.jit(lambda W, b, x: dense(DenseParams(W, b), x)), (p.W, p.b, X[0]), order=2)
 
 
 @given(st.floats(-3, 3), st.floats(-3, 3))
@@ -68,13 +69,13 @@ def test_linearity(alpha, beta):
 def test_bad_inputs(getkey):
     """Bad inputs: each refused with the function and argument named."""
     p = init_dense(getkey(), 3, 2)
-    with pytest.raises(ValueError, match=r"layers.dense: argument `x` expected rank 1, got 'shape \(2, 3\)"):
+    with pytest.raises(ValueError, match=r"layers.dense: argument `x` expected rank 1, got '?shape \(2, 3\)"):
         dense(p, jnp.ones((2, 3)))
-    with pytest.raises(ValueError, match=r"argument `x` expected shape \(3,\), got 'shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"argument `x` expected shape \(3,\), got '?shape \(4,\)"):
         dense(p, jnp.ones(4))
     with pytest.raises(TypeError, match=r"argument `x` expected a floating-point array"):
         dense(p, jnp.ones(3, dtype=jnp.int32))
-    with pytest.raises(ValueError, match=r"argument `params.b` expected shape \(2,\), got 'shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"argument `params.b` expected shape \(2,\), got '?shape \(3,\)"):
         dense(DenseParams(p.W, jnp.zeros(3)), jnp.ones(3))
     with pytest.raises(ValueError, match=r"layers.init_dense: argument `d_in` expected a positive int, got 0"):
         init_dense(getkey(), 0, 2)

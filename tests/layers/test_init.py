@@ -112,14 +112,14 @@ def test_bad_inputs(name, getkey):
     f = getattr(layers, name)
     with pytest.raises(ValueError, match=rf"layers.{name}: argument `shape` expected a shape of rank >= 2"):
         f(getkey(), (5,))
-    with pytest.raises(ValueError, match=rf"{name}: argument `shape` expected positive sizes, got 'shape \(0, 3\)"):
+    with pytest.raises(ValueError, match=rf"{name}: argument `shape` expected positive sizes, got '?shape \(0, 3\)"):
         f(getkey(), (0, 3))
     with pytest.raises(TypeError, match=rf"layers.{name}: argument `dtype` expected a floating dtype"):
         f(getkey(), (2, 3), jnp.int32)
     with pytest.raises(
         ValueError,
-        match=rf"{name}: argument `shape` expected a shape of rank >= 2 such as \(N_out, N_in\), got 'shape \(\)'",
+        match=rf"{name}: argument `shape` expected a shape of rank >= 2 such as \(N_out, N_in\), got '?shape \(\)'?",
     ):
         f(getkey(), ())
-    with pytest.raises(ValueError, match=r"expected positive sizes, got 'shape \(2, -1\)"):
+    with pytest.raises(ValueError, match=r"expected positive sizes, got '?shape \(2, -1\)"):
         f(getkey(), (2, -1))

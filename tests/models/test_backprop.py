@@ -141,7 +141,8 @@ def test_transforms(transform, getkey):
     loop = [backprop(params, X[i], Y[i], activation="tanh")[0][0].W for i in range(5)]
     np.testing.assert_allclose(grads[0].W, np.stack(loop), **tol(np.float64, composite=True))
     # the explicit gradient is itself differentiable (second order of the loss)
-    jax.test_util.check_grads(lambda p: backprop(p, X[0], Y[0], activation="tanh")[0], (params,), order=1)
+    if transform is jax.jit:  # once per test: check_grads itself does not depend on `transform`
+        jax.test_util.check_grads(jax.jit(lambda p: backprop(p, X[0], Y[0], activation="tanh")[0]), (params,), order=1)
 
 
 @given(st.integers(0, 10_000))
@@ -194,7 +195,7 @@ def test_bad_inputs(getkey):
         backprop(params, x, jnp.array(1.0))
     with pytest.raises(TypeError, match=r"argument `y` expected a floating-point array"):
         backprop(params, x, jnp.array([1, 0, 1]), loss="squared_error")
-    with pytest.raises(ValueError, match=r"argument `y` expected shape \(3,\), got 'shape \(2,\)'"):
+    with pytest.raises(ValueError, match=r"argument `y` expected shape \(3,\), got '?shape \(2,\)'?"):
         backprop(params, x, jnp.array([1.0, 0.0]), loss="sigmoid_bce")
     with pytest.raises(
         ValueError, match=r"argument `activation` expected a name, a known activation or models.Activation"

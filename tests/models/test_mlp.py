@@ -91,7 +91,8 @@ def test_transforms(getkey, transform):
     np.testing.assert_allclose(f(params, X), loop, **tol(np.float64, composite=True))
     g = jax.grad(lambda p: mlp(p, X[0], activation=jnp.tanh)[0])(params)
     np.testing.assert_allclose(g[-1].b, [1.0], **tol(np.float64))
-    jax.test_util.check_grads(lambda p: mlp(p, X[0], activation=jnp.tanh), (params,), order=2)
+    if transform is jax.jit:  # once per test: check_grads itself does not depend on `transform`
+        jax.test_util.check_grads(jax.jit(lambda p: mlp(p, X[0], activation=jnp.tanh)), (params,), order=2)
 
 
 @given(st.floats(0.1, 10.0))
@@ -114,7 +115,7 @@ def test_bad_inputs(getkey):
     bad = (params[0], DenseParams(jnp.zeros((2, 5)), jnp.zeros(2)))
     with pytest.raises(ValueError, match=r"models.mlp: argument `params\[1\].W` expected 4 input columns"):
         mlp(bad, jnp.ones(3))
-    with pytest.raises(ValueError, match=r"models.mlp: argument `x` expected shape \(3,\), got 'shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"models.mlp: argument `x` expected shape \(3,\), got '?shape \(2,\)"):
         mlp(params, jnp.ones(2))
     with pytest.raises(ValueError, match=r"models.init_mlp: argument `widths` expected at least two widths"):
         init_mlp(getkey(), [3])
