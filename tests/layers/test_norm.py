@@ -131,7 +131,7 @@ def test_batch_norm_bad_inputs():
     params, state = init_batch_norm(3)
     with pytest.raises(ValueError, match=r"layers.batch_norm: argument `x` expected at least 2 values per channel"):
         bn_batch(params, state, jnp.ones((1, 3)))
-    with pytest.raises(ValueError, match=r"got 'batch size 1 with example shape \(3,\)'"):
+    with pytest.raises(ValueError, match=r"got '?batch size 1 with example shape \(3,\)'?"):
         batch_norm(params, state, jnp.ones(3), axis_name=None, train=True)
     with pytest.raises(ValueError, match=r"argument `params.gamma` expected shape \(4,\)"):
         bn_batch(params, state, jnp.ones((5, 4)))
