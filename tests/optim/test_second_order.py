@@ -392,6 +392,17 @@ def test_conjugate_gradient_transforms():
     np.testing.assert_allclose(J, np.linalg.inv(np.asarray(A)), **tol(np.float64, composite=True))
 
 
+def test_newton_solution_derivative_is_implicit():
+    """Transform (grad): forward mode through Newton's while_loop on f = ½xᵀAx − bᵀx gives ∂x*/∂b = A⁻¹,
+    the implicit-function derivative (oracle: NumPy inverse)."""
+
+    def solution(b):
+        return optim.newton(lambda x: 0.5 * x @ (A3 @ x) - b @ x, jnp.array([3.0, -1.0, 2.0])).x
+
+    J = jax.jacfwd(solution)(B3)
+    np.testing.assert_allclose(J, np.linalg.inv(np.asarray(A3)), **tol(np.float64, composite=True))
+
+
 @pytest.mark.parametrize("solver", list(F_SOLVERS))
 def test_no_retrace_per_iteration(solver):
     """Transform contract (issue 4: no recompilation per step): tracing with max_iter = 2 and 40
