@@ -128,12 +128,7 @@ def to_markdown(result: dict) -> str:
             if e.get("status") != "ok" or "median_s" not in e:
                 lines.append(f"| {label} | {impl} | error | | | | | | {e.get('error', '')[:150]} |")
                 continue
-            mem = e.get("memory") or {}
-            mem_s = (
-                "n/a"
-                if mem.get("bytes") is None
-                else f"{_bytes(mem['bytes'])}" + (" (RSS growth)" if "RSS" in mem.get("kind", "") else "")
-            )
+            mem_s = _memory_cell(e.get("memory") or {})
             fl = (
                 f"{_num(e['flops_per_s'] / 1e9)} ({_num(100 * e['frac_peak_flops'], '{:.0f}')}%)"
                 if e.get("flops_per_s") and e.get("frac_peak_flops") is not None

@@ -75,6 +75,7 @@ def test_markdown_table(result):
     rows = [line for line in cases_section.splitlines() if line.startswith("| synthetic/add |")]
     assert [r.split("|")[2].strip() for r in rows] == ["jax", "mathdl", "torch"]
     assert "1 (reference)" in rows[0]
+    assert all(r.split("|")[6].strip() in ("n/a (CPU)",) or "RSS growth" in r for r in rows)
     assert "| synthetic/skipped | (skipped) |" in md
     assert "## Device limits" in md and "peak = best round" in md
     assert "matmul peak float32" in md and "dispatch latency" in md
