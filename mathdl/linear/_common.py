@@ -66,7 +66,7 @@ def check_labels(func: str, name: str, y, num_classes: int) -> None:
     else:
         ok = (y >= 0) & (y < num_classes)
         msg = f"{func}: argument `{name}` expected labels in {{0, ..., {num_classes - 1}}}."
-        checks.value_check(ok, msg.replace("{", "{{").replace("}", "}}"))  # checkify formats its message
+        checks.value_check(ok, msg)
 
 
 def check_finite(func: str, name: str, x) -> None:

@@ -40,7 +40,7 @@ def _check_labels(func: str, y_true, y_pred, num_classes: int | None = None) -> 
         ok = (jnp.asarray(y) >= 0) & (jnp.asarray(y) < num_classes)
         if isinstance(y, jax.core.Tracer):
             msg = f"{func}: argument `{name}` expected labels in {{0, ..., {num_classes - 1}}}."
-            checks.value_check(ok, msg.replace("{", "{{").replace("}", "}}"))  # checkify formats the message
+            checks.value_check(ok, msg)
         elif not np.all(np.asarray(ok)):
             i = int(np.argmin(np.asarray(ok)))
             checks.fail(
