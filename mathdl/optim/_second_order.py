@@ -111,8 +111,13 @@ class CGResult(NamedTuple):
 # shared machinery
 
 
+def _is_positive_int(n) -> bool:
+    # bool is an int subclass; True must not pass for an iteration count
+    return isinstance(n, int) and not isinstance(n, bool) and n > 0
+
+
 def _validate(func: str, f: Callable, x0, max_iter: int, tol: float) -> None:
-    if not isinstance(max_iter, int) or isinstance(max_iter, bool) or max_iter <= 0:
+    if not _is_positive_int(max_iter):
         checks.fail(func, "max_iter", "a positive int", max_iter)
     checks.check_positive(func, "tol", tol)
     leaves = jax.tree.leaves(x0)
@@ -406,7 +411,7 @@ def lbfgs(f: Callable, x0, *, memory: int = 10, max_iter: int = 500, tol: float 
       [MEDL] Ch. 4, Sec. 4.6; [Nocedal2006] Ch. 7.2, Algorithm 7.4 (two-loop recursion).
       Oracles in tests: ``scipy.optimize.minimize(method="L-BFGS-B")``, ``optax.lbfgs``.
     """
-    if not isinstance(memory, int) or memory < 1:
+    if not _is_positive_int(memory):
         checks.fail("optim.lbfgs", "memory", "an int >= 1", memory)
 
     def init(z):
@@ -473,15 +478,20 @@ def conjugate_gradient(A, b, *, x0=None, tol: float = 1e-10, max_iter: int | Non
     """
     func = "optim.conjugate_gradient"
     checks.check_rank(func, "b", b, 1)
+    checks.check_dtype_floating(func, "b", b)
     n = b.shape[0]
     if callable(A):
         matvec = A
     else:
         checks.check_shape(func, "A", A, (n, n))
+        checks.check_dtype_floating(func, "A", A)
         matvec = lambda v: A @ v  # noqa: E731
+    if x0 is not None:
+        checks.check_shape(func, "x0", x0, (n,))
+        checks.check_dtype_floating(func, "x0", x0)
     checks.check_positive(func, "tol", tol)
     max_iter = n if max_iter is None else max_iter
-    if not isinstance(max_iter, int) or max_iter <= 0:
+    if not _is_positive_int(max_iter):
         checks.fail(func, "max_iter", "a positive int", max_iter)
     x = jnp.zeros_like(b) if x0 is None else x0
     r = b - matvec(x)
@@ -541,7 +551,7 @@ def newton_cg(
       ``scipy.optimize.minimize(method="Newton-CG")``.
     """
     func = "optim.newton_cg"
-    if max_cg_iter is not None and (not isinstance(max_cg_iter, int) or max_cg_iter <= 0):
+    if max_cg_iter is not None and not _is_positive_int(max_cg_iter):
         checks.fail(func, "max_cg_iter", "a positive int or None", max_cg_iter)
 
     def step(f_flat, c: _Carry):
@@ -706,7 +716,7 @@ def levenberg_marquardt(
         z = jnp.where(accept, z_try, c.z)
         fz = jnp.where(accept, f_try, c.f)
         g_new = jnp.where(accept, g_try, c.g)
-        progressed = jnp.isfinite(mu_new) & (mu_new < 1e300)
+        progressed = jnp.isfinite(mu_new)  # mu doubling on every rejection ends at inf
         return z, fz, g_new, jnp.asarray(1, jnp.int32), (mu_new, nu_new), progressed
 
     return _ls_result(

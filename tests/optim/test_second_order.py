@@ -648,17 +648,8 @@ def test_bad_conjugate_gradient_arguments(A, b, kwargs, name, expected, got):
         optim.conjugate_gradient(A, b, **kwargs)
 
 
-_LM_F32_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=RuntimeWarning,
-    reason="bug: levenberg_marquardt compares mu with the Python float 1e300, which overflows float32",
-)
-
-
 @pytest.mark.slow  # one float32 compile per solver
-@pytest.mark.parametrize(
-    "solver", [pytest.param(s, marks=_LM_F32_BUG) if s == "levenberg_marquardt" else s for s in _ALL]
-)
+@pytest.mark.parametrize("solver", list(_ALL))
 def test_float32_in_float32_out(solver):
     """Property: a float32 x0 gives float32 iterates, values and trace (no silent float64 upcast with x64 on),
     and still solves Rosenbrock to a float32-sized gradient tolerance."""
@@ -676,31 +667,27 @@ def test_float32_in_float32_out(solver):
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-3)  # float32: ‖∇f‖ ≤ 1e-3 near a κ ≈ 2500 minimum
 
 
-# --- known gaps (strict xfail: each starts failing, as XPASS, once the library is fixed) ---------
+# --- bad inputs found by these tests (fixed in the library) -----------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="bug: conjugate_gradient accepts bool max_iter (isinstance(True, int))")
 def test_conjugate_gradient_refuses_bool_max_iter():
     """Bad input: max_iter=True is refused as the solvers refuse it (they reject bool explicitly)."""
     with pytest.raises(ValueError, match=_msg("conjugate_gradient", "max_iter", "a positive int", "True")):
         optim.conjugate_gradient(jnp.eye(2), jnp.ones(2), max_iter=True)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: conjugate_gradient does not check x0 (raw dot_general error)")
 def test_conjugate_gradient_refuses_mismatched_x0():
     """Bad input: an x0 of the wrong shape is refused with a message naming `x0`."""
     with pytest.raises(ValueError, match=re.escape("optim.conjugate_gradient: argument `x0` expected")):
         optim.conjugate_gradient(jnp.eye(2), jnp.ones(2), x0=jnp.ones(3))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: conjugate_gradient does not check dtypes (raw TypePromotionError)")
 def test_conjugate_gradient_refuses_integer_b():
     """Bad input: integer A and b are refused with mathdl's TypeError naming the argument."""
     with pytest.raises(TypeError, match=re.escape("optim.conjugate_gradient: argument `")):
         optim.conjugate_gradient(jnp.eye(2, dtype=jnp.int32), jnp.ones(2, jnp.int32))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: lbfgs accepts bool memory (isinstance(True, int))")
 def test_lbfgs_refuses_bool_memory():
     """Bad input: memory=True is refused like memory=0."""
     with pytest.raises(ValueError, match=_msg("lbfgs", "memory", "an int >= 1", "True")):
