@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
+from mathdl.checks import Text
 from mathdl.layers import DenseParams, dense, init_dense
 
 __all__ = [
@@ -41,14 +42,6 @@ class AutoencoderParams(NamedTuple):
     decoder: DenseParams
 
 
-class _Text:
-    def __init__(self, text):
-        self.text = text
-
-    def __str__(self):
-        return self.text
-
-
 def _identity(z):
     return z
 
@@ -57,7 +50,7 @@ def _act(func, name, f):
     if f is None:
         return _identity
     if not callable(f):
-        checks.fail(func, name, "a callable or None (identity)", _Text(type(f).__name__), exc=TypeError)
+        checks.fail(func, name, "a callable or None (identity)", Text(type(f).__name__), exc=TypeError)
     return f
 
 

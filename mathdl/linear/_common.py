@@ -5,18 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-
-
-class Text:
-    """A message fragment shown as is (``checks.fail`` quotes plain strings)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def __str__(self) -> str:
-        return self.text
-
-    __repr__ = __str__
+from mathdl.checks import Text
 
 
 def check_design(func: str, X, y, *, y_rank=(1,), weights=None):

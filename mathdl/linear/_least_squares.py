@@ -14,7 +14,8 @@ import numpy as np
 from jax import lax
 
 from mathdl import checks
-from mathdl.linear._common import Text, check_design, check_finite, row_weights
+from mathdl.checks import Text
+from mathdl.linear._common import check_design, check_finite, row_weights
 
 __all__ = [
     "GDFit",

@@ -13,7 +13,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-from mathdl.linear._common import Text, check_design, check_labels, is_concrete
+from mathdl.checks import Text
+from mathdl.linear._common import check_design, check_labels, is_concrete
 from mathdl.linear._least_squares import fit_least_squares
 from mathdl.linear._logistic import LogisticParams, fit_logistic, predict_logistic
 

@@ -7,7 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks, losses
-from mathdl.linear._common import Text, check_design, check_finite, check_labels, is_concrete, row_weights
+from mathdl.checks import Text
+from mathdl.linear._common import check_design, check_finite, check_labels, is_concrete, row_weights
 from mathdl.linear._optimize import minimize
 
 __all__ = ["SoftmaxFit", "SoftmaxParams", "argmax_rule", "fit_softmax", "predict_softmax", "softmax_objective"]

@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks, linear, losses
+from mathdl.checks import Text
 
 __all__ = [
     "CVResult",
@@ -48,14 +49,6 @@ class ComplexityCurve(NamedTuple):
 
     train_error: jax.Array
     test_error: jax.Array
-
-
-class _Text:
-    def __init__(self, text):
-        self.text = text
-
-    def __str__(self):
-        return self.text
 
 
 def _check_k(func, n, k):
@@ -161,10 +154,10 @@ def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: in
     func = "validation.cross_validate"
     for name, f in (("fit", fit), ("loss", loss)):
         if not callable(f):
-            checks.fail(func, name, "a callable", _Text(type(f).__name__), exc=TypeError)
+            checks.fail(func, name, "a callable", Text(type(f).__name__), exc=TypeError)
     checks.check_dtype_floating(func, "X", X)
     if np.ndim(X) < 1 or np.ndim(y) < 1 or np.shape(X)[0] != np.shape(y)[0]:
-        checks.fail(func, "y", f"{np.shape(X)[:1]} rows (the rows of `X`)", _Text(f"shape {np.shape(y)}"))
+        checks.fail(func, "y", f"{np.shape(X)[:1]} rows (the rows of `X`)", Text(f"shape {np.shape(y)}"))
     n = np.shape(X)[0]
     _check_k(func, n, k)
     X = jnp.asarray(X)
@@ -237,7 +230,7 @@ def _features(func, x, degrees):
         or not all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 0 for d in degrees)
         or len(degrees) == 0
     ):
-        checks.fail(func, "degrees", "a non-empty sequence of non-negative ints", _Text(repr(degrees)))
+        checks.fail(func, "degrees", "a non-empty sequence of non-negative ints", Text(repr(degrees)))
     max_degree = int(max(degrees))
     F = linear.polynomial_features(x, max_degree)
     col_deg = _degree_columns(np.shape(x)[1], max_degree)
@@ -312,7 +305,7 @@ def complexity_curve(x_train, y_train, x_test, y_test, degrees: Sequence[int], *
     F, masks = _features(func, x_train, degrees)
     G, _ = _features(func, x_test, degrees)
     if F.shape[1] != G.shape[1]:
-        checks.fail(func, "x_test", "the same number of features as `x_train`", _Text(f"shape {np.shape(x_test)}"))
+        checks.fail(func, "x_test", "the same number of features as `x_train`", Text(f"shape {np.shape(x_test)}"))
     checks.check_dtype_floating(func, "y_train", y_train)
     checks.check_dtype_floating(func, "y_test", y_test)
 
