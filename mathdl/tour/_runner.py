@@ -39,6 +39,8 @@ def run_tour(out_dir: str | Path = "mathdl-out", *, chapters: list[str] | None =
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
+    if not console.is_terminal:  # logs and CI: do not wrap the table at 80 columns
+        console = Console(width=160)
     table = Table(title=f"mathdl tour (plots in {out}/)")
     for col in ("chapter", "what ran", "metric", "value", "expected", "seconds", "ok"):
         table.add_column(col, justify="right" if col in ("value", "seconds") else "left")
