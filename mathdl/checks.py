@@ -33,6 +33,8 @@ from jax.experimental import checkify
 
 __all__ = [
     "Text",
+    "as_floating",
+    "check_like",
     "checked",
     "check_choice",
     "check_dtype_floating",
@@ -212,6 +214,66 @@ def check_dtype_integer(func: str, name: str, x) -> None:
     dtype = jnp.result_type(x)
     if not jnp.issubdtype(dtype, jnp.integer):
         fail(func, name, "an integer array", Text(f"dtype {dtype}"), exc=TypeError)
+
+
+def as_floating(func: str, name: str, x) -> jax.Array:
+    r"""Convert ``x`` to a JAX array and require a floating dtype.
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name.
+      x: an array-like (a bool, string, bytes or ``None`` is refused, not converted).
+
+    Returns:
+      ``jnp.asarray(x)``, of a floating dtype.
+
+    Raises:
+      TypeError: if ``x`` is not array-like or not floating point.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    if isinstance(x, bool | str | bytes) or x is None:
+        fail(func, name, "a floating-point array", Text(type(x).__name__), exc=TypeError)
+    try:
+        arr = jnp.asarray(x)
+    except TypeError:
+        fail(func, name, "a floating-point array", Text(type(x).__name__), exc=TypeError)
+    check_dtype_floating(func, name, arr)
+    return arr
+
+
+def check_like(func: str, ref_name: str, ref, name: str, v) -> jax.Array:
+    r"""Require ``v`` to have the shape and dtype of ``ref`` (a tangent, a second mean, ...).
+
+    Args:
+      func: the calling function's public name.
+      ref_name: name of the reference argument.
+      ref: the reference array.
+      name: name of the argument being checked.
+      v: an array-like.
+
+    Returns:
+      ``jnp.asarray(v)``.
+
+    Raises:
+      ValueError: if the shapes differ.
+      TypeError: if the dtypes differ.
+
+    References:
+      DESIGN.md, "Bad input and numerics".
+    """
+    v = jnp.asarray(v)
+    check_same_shape(func, ref_name, ref, name, v)
+    if v.dtype != jnp.asarray(ref).dtype:
+        fail(
+            func,
+            name,
+            f"dtype {jnp.asarray(ref).dtype} (the dtype of `{ref_name}`)",
+            Text(f"dtype {v.dtype}"),
+            exc=TypeError,
+        )
+    return v
 
 
 def check_positive(func: str, name: str, value, *, strict: bool = True) -> None:

@@ -51,16 +51,7 @@ __all__ = [
 _GELU_C = 0.044715  # the cubic coefficient of the tanh approximation (Hendrycks & Gimpel, 2016)
 
 
-def _as_float(func: str, name: str, x) -> jax.Array:
-    """Convert ``x`` to a JAX array and require a floating dtype (mathdl's message on failure)."""
-    if isinstance(x, bool) or isinstance(x, str | bytes) or x is None:
-        checks.fail(func, name, "a floating-point array", type(x).__name__, exc=TypeError)
-    try:
-        arr = jnp.asarray(x)
-    except TypeError:
-        checks.fail(func, name, "a floating-point array", type(x).__name__, exc=TypeError)
-    checks.check_dtype_floating(func, name, arr)
-    return arr
+_as_float = checks.as_floating  # the shared conversion and dtype check
 
 
 def _check_hyper(func: str, name: str, value, *, strict: bool) -> None:

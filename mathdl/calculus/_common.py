@@ -17,13 +17,7 @@ def check_point(func: str, x, name: str = "x") -> jax.Array:
     return x
 
 
-def check_like(func: str, ref_name: str, ref: jax.Array, name: str, v) -> jax.Array:
-    """`v` must have the shape and dtype of `ref`."""
-    v = jnp.asarray(v)
-    checks.check_same_shape(func, ref_name, ref, name, v)
-    if v.dtype != ref.dtype:
-        checks.fail(func, name, f"dtype {ref.dtype} (the dtype of `{ref_name}`)", f"dtype {v.dtype}", exc=TypeError)
-    return v
+check_like = checks.check_like  # `v` must have the shape and dtype of `ref`
 
 
 def check_scalar_output(func: str, f, *args) -> None:

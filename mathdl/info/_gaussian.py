@@ -50,12 +50,7 @@ def _mean_cov(func: str, mu, cov, *, mu_name: str = "mu", cov_name: str = "cov")
     return mu, cov
 
 
-def _same(func: str, ref_name: str, ref: jax.Array, name: str, v) -> jax.Array:
-    v = jnp.asarray(v)
-    checks.check_same_shape(func, ref_name, ref, name, v)
-    if v.dtype != ref.dtype:
-        checks.fail(func, name, f"dtype {ref.dtype} (the dtype of `{ref_name}`)", f"dtype {v.dtype}", exc=TypeError)
-    return v
+_same = checks.check_like  # `v` must have the shape and dtype of `ref`
 
 
 def _factor(func: str, name: str, cov: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:

@@ -20,15 +20,7 @@ from mathdl import checks
 __all__ = ["absolute_error", "gaussian_nll", "huber", "laplace_nll", "squared_error"]
 
 
-def _as_float(func: str, name: str, x) -> jax.Array:
-    if isinstance(x, bool) or isinstance(x, str | bytes) or x is None:
-        checks.fail(func, name, "a floating-point array", type(x).__name__, exc=TypeError)
-    try:
-        arr = jnp.asarray(x)
-    except TypeError:
-        checks.fail(func, name, "a floating-point array", type(x).__name__, exc=TypeError)
-    checks.check_dtype_floating(func, name, arr)
-    return arr
+_as_float = checks.as_floating  # the shared conversion and dtype check
 
 
 def _pair(func: str, y_hat, y) -> tuple[jax.Array, jax.Array]:
