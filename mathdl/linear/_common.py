@@ -70,3 +70,16 @@ def check_finite(func: str, name: str, x) -> None:
             checks.fail(func, name, "finite values", got)
     else:
         checks.value_check(jnp.isfinite(x), f"{func}: argument `{name}` expected finite values.")
+
+
+def resolve_num_classes(func: str, y, num_classes) -> int:
+    """Check integer labels ``y`` and return the number of classes K (inferred from ``y`` when None)."""
+    checks.check_dtype_integer(func, "y", y)
+    if num_classes is None:
+        if not is_concrete(y):
+            checks.fail(func, "num_classes", "an int when `y` is traced (under jit/vmap)", None)
+        num_classes = int(np.max(np.asarray(y))) + 1
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 2:
+        checks.fail(func, "num_classes", "an int >= 2", num_classes)
+    check_labels(func, "y", y, int(num_classes))
+    return int(num_classes)

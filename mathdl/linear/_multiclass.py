@@ -14,25 +14,13 @@ import numpy as np
 
 from mathdl import checks
 from mathdl.checks import Text
-from mathdl.linear._common import check_design, check_labels, is_concrete
+from mathdl.linear._common import check_design, resolve_num_classes
 from mathdl.linear._least_squares import fit_least_squares
 from mathdl.linear._logistic import LogisticParams, fit_logistic, predict_logistic
 
 __all__ = ["fit_one_vs_one", "fit_one_vs_rest", "predict_one_vs_one", "predict_one_vs_rest"]
 
 _BASES = ("least_squares", "logistic")
-
-
-def _num_classes(func, y, num_classes):
-    checks.check_dtype_integer(func, "y", y)
-    if num_classes is None:
-        if not is_concrete(y):
-            checks.fail(func, "num_classes", "an int when `y` is traced (under jit/vmap)", None)
-        num_classes = int(np.max(np.asarray(y))) + 1
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 2:
-        checks.fail(func, "num_classes", "an int >= 2", num_classes)
-    check_labels(func, "y", y, int(num_classes))
-    return int(num_classes)
 
 
 def _fit_binary(base, X, t, v, fit_kwargs):
@@ -80,7 +68,7 @@ def fit_one_vs_rest(X, y, *, num_classes: int | None = None, base: str = "least_
     func = "linear.fit_one_vs_rest"
     checks.check_choice(func, "base", base, _BASES)
     n, _ = check_design(func, X, y)
-    K = _num_classes(func, y, num_classes)
+    K = resolve_num_classes(func, y, num_classes)
     X = jnp.asarray(X)
     y = jnp.asarray(y)
     T = (y[None, :] == jnp.arange(K, dtype=y.dtype)[:, None]).astype(X.dtype)  # (K, n)
@@ -145,7 +133,7 @@ def fit_one_vs_one(X, y, *, num_classes: int | None = None, base: str = "least_s
     func = "linear.fit_one_vs_one"
     checks.check_choice(func, "base", base, _BASES)
     check_design(func, X, y)
-    K = _num_classes(func, y, num_classes)
+    K = resolve_num_classes(func, y, num_classes)
     X = jnp.asarray(X)
     y = jnp.asarray(y)
     pairs = jnp.asarray(_pairs(K), y.dtype)  # (M, 2)

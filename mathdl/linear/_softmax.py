@@ -8,7 +8,7 @@ import numpy as np
 
 from mathdl import checks, losses
 from mathdl.checks import Text
-from mathdl.linear._common import check_design, check_finite, check_labels, is_concrete, row_weights
+from mathdl.linear._common import check_design, check_finite, resolve_num_classes, row_weights
 from mathdl.linear._optimize import minimize
 
 __all__ = ["SoftmaxFit", "SoftmaxParams", "argmax_rule", "fit_softmax", "predict_softmax", "softmax_objective"]
@@ -57,16 +57,9 @@ def _objective(theta, X, y, v, l2, K, p):
 
 def _prepare(func, X, y, num_classes, weights, l2):
     n, p = check_design(func, X, y, weights=weights)
-    checks.check_dtype_integer(func, "y", y)
     checks.check_positive(func, "l2", l2, strict=False)
-    if num_classes is None:
-        if not is_concrete(y):
-            checks.fail(func, "num_classes", "an int when `y` is traced (under jit/vmap)", None)
-        num_classes = int(np.max(np.asarray(y))) + 1
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 2:
-        checks.fail(func, "num_classes", "an int >= 2", num_classes)
     check_finite(func, "X", X)
-    check_labels(func, "y", y, int(num_classes))
+    num_classes = resolve_num_classes(func, y, num_classes)
     X = jnp.asarray(X)
     dtype = X.dtype
     return X, jnp.asarray(y), row_weights(weights, n, dtype), jnp.asarray(l2, dtype), int(num_classes), p
