@@ -1,7 +1,8 @@
 """mathdl: the mathematics of deep learning as pure, tested JAX functions.
 
-Each subpackage follows a chapter or appendix of *The Mathematical Engineering of Deep
-Learning* (Liquet, Moka & Nazarathy, 2024), cited as [MEDL]. Subpackages are imported
+Each subpackage holds one kind of thing (layers, models, estimators, optimizers, ...) from
+*The Mathematical Engineering of Deep Learning* (Liquet, Moka & Nazarathy, 2024), cited as
+[MEDL]. Subpackages are imported
 lazily so that ``import mathdl`` stays fast; ``mathdl.info`` and friends load on first use.
 
 Layers (a lower layer never imports a higher one):
@@ -9,10 +10,11 @@ Layers (a lower layer never imports a higher one):
 =====  ==========================================  =========================================
 layer  packages                                    contents
 =====  ==========================================  =========================================
-0      calculus, info, activations, losses         Appendix A-B, activations, losses
-1      linear, unsupervised, autoencoders,         Ch 2-8 models and algorithms
-       layers, models, optim, autodiff
-2      train, data, metrics, validation            one train step, one fit loop, data sets
+0      checks, calculus, info, activations,        Appendix A-B, activations, losses
+       losses
+1      layers, models, estimators, optim,          Ch 2-8 models and algorithms
+       autodiff
+2      train, data, metrics                        the train loop, data sets, evaluation
 3      nn, cli, tour, bench                        Flax NNX modules, the ``mathdl`` command
 =====  ==========================================  =========================================
 """
@@ -25,14 +27,13 @@ __version__ = "0.1.0"
 _SUBMODULES = (
     "activations",
     "autodiff",
-    "autoencoders",
     "bench",
     "calculus",
     "checks",
     "data",
+    "estimators",
     "info",
     "layers",
-    "linear",
     "losses",
     "metrics",
     "models",
@@ -41,8 +42,6 @@ _SUBMODULES = (
     "tour",
     "train",
     "typing",
-    "unsupervised",
-    "validation",
 )
 
 __all__ = ["__version__", *_SUBMODULES]
@@ -64,14 +63,13 @@ if TYPE_CHECKING:  # pragma: no cover - for static analysers only
     from mathdl import (  # noqa: F401
         activations,
         autodiff,
-        autoencoders,
         bench,
         calculus,
         checks,
         data,
+        estimators,
         info,
         layers,
-        linear,
         losses,
         metrics,
         models,
@@ -79,6 +77,4 @@ if TYPE_CHECKING:  # pragma: no cover - for static analysers only
         optim,
         tour,
         train,
-        unsupervised,
-        validation,
     )

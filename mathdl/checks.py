@@ -34,6 +34,7 @@ from jax.experimental import checkify
 __all__ = [
     "Text",
     "as_floating",
+    "as_widths",
     "check_like",
     "checked",
     "check_choice",
@@ -90,7 +91,7 @@ def fail(func: str, name: str, expected: str, got: Any, *, exc: type[Exception] 
       ValueError: (or ``exc``) always.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     shown = repr(got) if isinstance(got, str) else got  # a user's string is quoted; Text is not
     raise exc(f"{func}: argument `{name}` expected {expected}, got {shown}.")
@@ -116,7 +117,7 @@ def check_rank(func: str, name: str, x, rank: int | Sequence[int]) -> None:
       ValueError: if ``x.ndim`` is not allowed; the message gives the shape that came.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     ranks = (rank,) if isinstance(rank, int) else tuple(rank)
     if len(_shape(x)) not in ranks:
@@ -140,7 +141,7 @@ def check_shape(func: str, name: str, x, shape: Sequence[int | None]) -> None:
       ValueError: if the rank or any fixed size differs.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     got = _shape(x)
     ok = len(got) == len(shape) and all(s is None or s == g for s, g in zip(shape, got, strict=True))
@@ -166,7 +167,7 @@ def check_same_shape(func: str, name_a: str, a, name_b: str, b) -> None:
       ValueError: if the shapes differ.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     if _shape(a) != _shape(b):
         fail(func, name_b, f"the shape of `{name_a}` {_shape(a)}", Text(f"shape {_shape(b)}"))
@@ -187,7 +188,7 @@ def check_dtype_floating(func: str, name: str, x) -> None:
       TypeError: if the dtype is not floating point.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     dtype = jnp.result_type(x)
     if not jnp.issubdtype(dtype, jnp.floating):
@@ -209,7 +210,7 @@ def check_dtype_integer(func: str, name: str, x) -> None:
       TypeError: if the dtype is not an integer type.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     dtype = jnp.result_type(x)
     if not jnp.issubdtype(dtype, jnp.integer):
@@ -231,7 +232,7 @@ def as_floating(func: str, name: str, x) -> jax.Array:
       TypeError: if ``x`` is not array-like or not floating point.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     if isinstance(x, bool | str | bytes) or x is None:
         fail(func, name, "a floating-point array", Text(type(x).__name__), exc=TypeError)
@@ -241,6 +242,35 @@ def as_floating(func: str, name: str, x) -> jax.Array:
         fail(func, name, "a floating-point array", Text(type(x).__name__), exc=TypeError)
     check_dtype_floating(func, name, arr)
     return arr
+
+
+def as_widths(func: str, name: str, widths) -> tuple[int, ...]:
+    r"""Check a sequence of layer widths $(N_0, \dots, N_L)$: at least two positive ints.
+
+    Args:
+      func: the calling function's public name.
+      name: the argument's name (usually ``"widths"``).
+      widths: the value that came.
+
+    Returns:
+      ``tuple(widths)``.
+
+    Raises:
+      TypeError: if ``widths`` is not a sequence (a string is refused).
+      ValueError: if it has fewer than two entries or an entry is not a positive int.
+
+    References:
+      [MEDL] Ch. 5, Sec. 5.1 (layer widths).
+    """
+    if isinstance(widths, str) or not isinstance(widths, Sequence):
+        fail(func, name, "a sequence of positive ints (N_0, ..., N_L)", type(widths).__name__, exc=TypeError)
+    widths = tuple(widths)
+    if len(widths) < 2:
+        fail(func, name, "at least two widths (input and output)", widths)
+    for w in widths:
+        if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
+            fail(func, name, "positive ints", widths)
+    return widths
 
 
 def check_like(func: str, ref_name: str, ref, name: str, v) -> jax.Array:
@@ -261,7 +291,7 @@ def check_like(func: str, ref_name: str, ref, name: str, v) -> jax.Array:
       TypeError: if the dtypes differ.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     v = jnp.asarray(v)
     check_same_shape(func, ref_name, ref, name, v)
@@ -292,7 +322,7 @@ def check_positive(func: str, name: str, value, *, strict: bool = True) -> None:
       ValueError: if the value is not positive, or is NaN.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     if isinstance(value, jax.core.Tracer):
         return
@@ -332,7 +362,7 @@ def check_range(
       ValueError: if the value is outside the interval or NaN.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     if isinstance(value, jax.core.Tracer) or np.ndim(value) != 0:
         return
@@ -360,7 +390,7 @@ def check_choice(func: str, name: str, value, choices: Sequence[Any]) -> None:
       ValueError: if ``value`` is not among ``choices``; the message lists them.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     # `True == 1`, so a bool must not pass for an int choice (or the reverse)
     is_bool = isinstance(value, bool)
@@ -376,7 +406,7 @@ def is_checking() -> bool:
       ``True`` inside :func:`checked`, else ``False``.
 
     References:
-      DESIGN.md, "Bad input and numerics".
+      docs/architecture.md, "Checks".
     """
     return bool(_CHECKING.value)
 
@@ -427,7 +457,7 @@ def checked(fn: Callable, *, nan: bool = True) -> Callable:
       TypeError: if ``fn`` is not callable.
 
     References:
-      JAX documentation, ``jax.experimental.checkify``; DESIGN.md, "Bad input and numerics".
+      JAX documentation, ``jax.experimental.checkify``; docs/architecture.md, "Checks".
     """
     if not callable(fn):
         fail("checks.checked", "fn", "a callable", Text(type(fn).__name__), exc=TypeError)

@@ -1,6 +1,6 @@
 """mathdl.checks: the message format of every helper, and the checked mode (checkify) on real mathdl functions.
 
-Messages have the form "<func>: argument `<name>` expected <what>, got <what came>." (DESIGN.md, "Bad input").
+Messages have the form "<func>: argument `<name>` expected <what>, got <what came>." (docs/architecture.md, "Checks").
 Where a helper passes a *descriptive* string as `got` (e.g. "shape (3,)"), `fail` currently repr()s it, so the
 message reads "got 'shape (3,)'."; the regexes below accept both spellings ('? ... '?) until that is settled.
 """

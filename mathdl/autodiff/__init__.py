@@ -16,44 +16,6 @@ Value semantics follow IEEE floats (as NumPy and JAX): ``log(0.0) = -inf``, ``lo
 got ...``).
 """
 
-from mathdl.autodiff._api import (
-    Graph,
-    OpCounts,
-    cos,
-    count_ops,
-    exp,
-    grad,
-    jacobian,
-    jvp,
-    log,
-    sigmoid,
-    sin,
-    sqrt,
-    tanh,
-    trace,
-    value_and_grad,
-    vjp,
-)
-from mathdl.autodiff._core import Dual, Tape, Var
+from mathdl._api import reexport
 
-__all__ = [
-    "Dual",
-    "Graph",
-    "OpCounts",
-    "Tape",
-    "Var",
-    "cos",
-    "count_ops",
-    "exp",
-    "grad",
-    "jacobian",
-    "jvp",
-    "log",
-    "sigmoid",
-    "sin",
-    "sqrt",
-    "tanh",
-    "trace",
-    "value_and_grad",
-    "vjp",
-]
+__all__ = reexport(__name__, "_api", "_core")

@@ -23,7 +23,7 @@ import numpy as np
 
 from mathdl import checks
 
-__all__ = ["Dual", "OpCounter", "Tape", "Var", "apply"]
+__all__ = ["Dual", "Tape", "Var"]
 
 
 def _np(fn: Callable[..., float]) -> Callable[..., float]:

@@ -5,39 +5,6 @@ vmap and differentiate them at the call site. Jacobians are in the book's orient
 row per output: $J_f(x)\in\mathbb{R}^{m\times n}$ for $f:\mathbb{R}^n\to\mathbb{R}^m$.
 """
 
-from mathdl.calculus._derivatives import (
-    chain_rule,
-    cosine_similarity,
-    directional_derivative,
-    gradient,
-    hessian,
-    hvp,
-    jacobian,
-)
-from mathdl.calculus._finite import (
-    GradCheckError,
-    GradCheckReport,
-    check_grad,
-    default_step,
-    finite_difference_gradient,
-    finite_difference_jacobian,
-)
-from mathdl.calculus._taylor import taylor1, taylor2
+from mathdl._api import reexport
 
-__all__ = [
-    "GradCheckError",
-    "GradCheckReport",
-    "chain_rule",
-    "check_grad",
-    "cosine_similarity",
-    "default_step",
-    "directional_derivative",
-    "finite_difference_gradient",
-    "finite_difference_jacobian",
-    "gradient",
-    "hessian",
-    "hvp",
-    "jacobian",
-    "taylor1",
-    "taylor2",
-]
+__all__ = reexport(__name__, "_derivatives", "_finite", "_taylor")

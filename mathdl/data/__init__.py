@@ -8,52 +8,6 @@
   :func:`epoch_permutation` / :func:`batches`.
 """
 
-from mathdl.data._bundled import DATASETS, Dataset, load
-from mathdl.data._files import load_cifar10, load_fashion_mnist, load_mnist
-from mathdl.data._prepare import (
-    Standardizer,
-    batches,
-    epoch_permutation,
-    fit_standardizer,
-    split,
-    standardize,
-    unstandardize,
-    validate,
-)
-from mathdl.data._synthetic import (
-    SGDToy,
-    four_class_toy,
-    kmeans_toy,
-    kmeans_toy_centres,
-    loss_landscape,
-    polynomial_fit,
-    presence_rainfall,
-    sgd_toy,
-    spiral,
-)
+from mathdl._api import reexport
 
-__all__ = [
-    "DATASETS",
-    "Dataset",
-    "SGDToy",
-    "Standardizer",
-    "batches",
-    "epoch_permutation",
-    "fit_standardizer",
-    "four_class_toy",
-    "kmeans_toy",
-    "kmeans_toy_centres",
-    "load",
-    "load_cifar10",
-    "load_fashion_mnist",
-    "load_mnist",
-    "loss_landscape",
-    "polynomial_fit",
-    "presence_rainfall",
-    "sgd_toy",
-    "split",
-    "spiral",
-    "standardize",
-    "unstandardize",
-    "validate",
-]
+__all__ = reexport(__name__, "_bundled", "_files", "_prepare", "_synthetic")

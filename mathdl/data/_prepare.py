@@ -57,7 +57,7 @@ def validate(X, y=None, *, num_classes: int | None = None) -> None:
       TypeError: if ``X`` or ``y`` is not numeric, or ``num_classes`` is not an int.
 
     References:
-      DESIGN.md, "Bad input and numerics" (loaders validate eagerly).
+      docs/architecture.md, "Checks" (loaders validate eagerly).
     """
     func = "data.validate"
     if isinstance(X, jax.core.Tracer) or isinstance(y, jax.core.Tracer):
@@ -276,7 +276,7 @@ def epoch_permutation(key: jax.Array, epoch, n: int) -> jax.Array:
       ValueError: if ``n < 1`` or a concrete ``epoch`` is negative.
 
     References:
-      DESIGN.md, "Bad input and numerics" (resumed runs equal uninterrupted ones);
+      docs/architecture.md, "Checks" (resumed runs equal uninterrupted ones);
       [MEDL] Ch. 4, Sec. 4.2 (epochs and mini-batches).
     """
     func = "data.epoch_permutation"
@@ -312,7 +312,7 @@ def batches(key: jax.Array, epoch, n: int, batch_size: int, *, drop_last: bool =
       ValueError: if ``batch_size < 1``, ``batch_size > n``, or ``epoch`` is negative.
 
     References:
-      [MEDL] Ch. 4, Sec. 4.2 (mini-batch SGD); DESIGN.md (resumed runs see the same batches).
+      [MEDL] Ch. 4, Sec. 4.2 (mini-batch SGD); docs/architecture.md.
     """
     func = "data.batches"
     n = _static_count(func, "n", n)

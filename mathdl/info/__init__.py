@@ -8,44 +8,6 @@ factors. Invalid probabilities or covariances give NaN; :func:`mathdl.checks.che
 that into an error.
 """
 
-from mathdl.info._discrete import (
-    conditional_entropy,
-    cross_entropy,
-    entropy,
-    joint_entropy,
-    js_divergence,
-    kl_divergence,
-    mutual_information,
-    perplexity,
-    pointwise_mutual_information,
-    sequence_perplexity,
-)
-from mathdl.info._gaussian import (
-    gaussian_entropy,
-    gaussian_kl,
-    gaussian_kl_diag,
-    gaussian_kl_isotropic,
-    gaussian_kl_standard,
-    gaussian_logpdf,
-    kl_monte_carlo,
-)
+from mathdl._api import reexport
 
-__all__ = [
-    "conditional_entropy",
-    "cross_entropy",
-    "entropy",
-    "gaussian_entropy",
-    "gaussian_kl",
-    "gaussian_kl_diag",
-    "gaussian_kl_isotropic",
-    "gaussian_kl_standard",
-    "gaussian_logpdf",
-    "joint_entropy",
-    "js_divergence",
-    "kl_divergence",
-    "kl_monte_carlo",
-    "mutual_information",
-    "perplexity",
-    "pointwise_mutual_information",
-    "sequence_perplexity",
-]
+__all__ = reexport(__name__, "_discrete", "_gaussian")

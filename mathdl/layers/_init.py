@@ -32,7 +32,6 @@ __all__ = [
     "he_uniform",
     "lecun_normal",
     "lecun_uniform",
-    "resolve_initialiser",
 ]
 
 

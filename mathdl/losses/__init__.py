@@ -5,24 +5,6 @@ the objective $C(\theta)$ is their mean, which the caller takes. Invalid values 
 range, a probability outside $[0, 1]$) give NaN, and raise inside :func:`mathdl.checks.checked`.
 """
 
-from mathdl.losses._classification import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    hinge,
-    softmax_cross_entropy,
-    softmax_cross_entropy_with_probs,
-)
-from mathdl.losses._regression import absolute_error, gaussian_nll, huber, laplace_nll, squared_error
+from mathdl._api import reexport
 
-__all__ = [
-    "absolute_error",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "gaussian_nll",
-    "hinge",
-    "huber",
-    "laplace_nll",
-    "softmax_cross_entropy",
-    "softmax_cross_entropy_with_probs",
-    "squared_error",
-]
+__all__ = reexport(__name__, "_classification", "_regression")

@@ -1,6 +1,11 @@
-"""Evaluation metrics (MEDL Sec. 2.5): confusion matrix, accuracy, precision, recall, F1, ROC and AUC."""
+r"""Evaluation ([MEDL] Sec. 2.5): classification metrics, ROC and AUC, k-fold cross-validation.
 
-from mathdl.metrics._classification import accuracy, confusion_matrix, f1, precision, recall
-from mathdl.metrics._roc import roc_auc, roc_curve
+Metrics compare whole vectors of labels (confusion matrix, accuracy, precision, recall, F1, ROC
+and AUC). Cross-validation makes every fold a mask over the rows and fits models with row
+weights, so all folds (and a grid of ridge strengths or polynomial degrees) run in one compiled
+call.
+"""
 
-__all__ = ["accuracy", "confusion_matrix", "f1", "precision", "recall", "roc_auc", "roc_curve"]
+from mathdl._api import reexport
+
+__all__ = reexport(__name__, "_classification", "_kfold", "_roc")

@@ -1,23 +1,11 @@
-r"""Whole models as pure functions ([MEDL] Ch. 5): the fully connected network and its explicit backprop."""
+r"""Whole models as init/apply pairs on one example ([MEDL] Ch. 3, 5, and next 6-8).
 
-from mathdl.models._activation_table import Activation
-from mathdl.models._backprop import LOSSES, adjoint_norms, backprop, linear_adjoint_norms
-from mathdl.models._expressive import GATE_ACTIVATIONS, multiplication_gate, product_tree, relu_interpolation
-from mathdl.models._mlp import MLPTrace, count_params, init_mlp, mlp, mlp_forward
+The fully connected network and its explicit backprop with adjoints (Ch. 5), the expressive-power
+constructions (Sec. 5.2), and the shallow autoencoders (Sec. 3.5: linear, non-linear and
+denoising, latent interpolation). Each model is ``init_<model>(key, ...) -> params`` and
+``<model>(params, x, ...)`` on ONE example; ``jax.vmap`` batches it.
+"""
 
-__all__ = [
-    "GATE_ACTIVATIONS",
-    "LOSSES",
-    "Activation",
-    "MLPTrace",
-    "adjoint_norms",
-    "backprop",
-    "count_params",
-    "init_mlp",
-    "linear_adjoint_norms",
-    "mlp",
-    "mlp_forward",
-    "multiplication_gate",
-    "product_tree",
-    "relu_interpolation",
-]
+from mathdl._api import reexport
+
+__all__ = reexport(__name__, "_activation_table", "_autoencoder", "_backprop", "_expressive", "_mlp")

@@ -16,6 +16,8 @@ import jax.numpy as jnp
 from mathdl import activations as A
 from mathdl import checks
 
+__all__ = ["Activation"]
+
 
 class Activation(NamedTuple):
     """An activation with its derivative, for ``backprop`` with a custom $\\sigma$.

@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from mathdl import activations, checks, losses
-from mathdl.layers._dense import DenseParams
+from mathdl.layers import DenseParams
 from mathdl.models._activation_table import activation_pair
 from mathdl.models._mlp import _check_params
 

@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from mathdl import activations, checks
-from mathdl.layers._dense import DenseParams
+from mathdl.layers import DenseParams
 
 __all__ = ["GATE_ACTIVATIONS", "multiplication_gate", "product_tree", "relu_interpolation"]
 

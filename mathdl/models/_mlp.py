@@ -15,9 +15,9 @@ from typing import NamedTuple
 import jax
 
 from mathdl import checks
-from mathdl.layers._dense import DenseParams, init_dense
+from mathdl.layers import DenseParams, init_dense
 
-__all__ = ["MLPTrace", "count_params", "init_mlp", "mlp", "mlp_forward", "resolve_activations"]
+__all__ = ["MLPTrace", "count_params", "init_mlp", "mlp", "mlp_forward"]
 
 
 class MLPTrace(NamedTuple):
@@ -102,18 +102,6 @@ def resolve_activations(func: str, activation, num_layers: int) -> tuple[Callabl
     return tuple([one(activation)] * (num_layers - 1) + [_identity])
 
 
-def _check_widths(func: str, widths) -> tuple[int, ...]:
-    if isinstance(widths, str) or not isinstance(widths, Sequence):
-        checks.fail(func, "widths", "a sequence of positive ints (N_0, ..., N_L)", type(widths).__name__, exc=TypeError)
-    widths = tuple(widths)
-    if len(widths) < 2:
-        checks.fail(func, "widths", "at least two widths (input and output)", widths)
-    for w in widths:
-        if isinstance(w, bool) or not isinstance(w, int) or w <= 0:
-            checks.fail(func, "widths", "positive ints", widths)
-    return widths
-
-
 def _check_params(func: str, params) -> None:
     if not isinstance(params, Sequence) or len(params) == 0:
         checks.fail(func, "params", "a non-empty sequence of DenseParams", type(params).__name__, exc=TypeError)
@@ -147,7 +135,7 @@ def count_params(widths: Sequence[int]) -> int:
     References:
       [MEDL] Ch. 5, Sec. 5.1 (parameter count).
     """
-    widths = _check_widths("models.count_params", widths)
+    widths = checks.as_widths("models.count_params", "widths", widths)
     return sum(n * (m + 1) for m, n in zip(widths[:-1], widths[1:], strict=True))
 
 
@@ -175,7 +163,7 @@ def init_mlp(key: jax.Array, widths: Sequence[int], *, init="he_normal", dtype=N
       [MEDL] Ch. 5, Sec. 5.1 and Sec. 5.5.
     """
     func = "models.init_mlp"
-    widths = _check_widths(func, widths)
+    widths = checks.as_widths(func, "widths", widths)
     keys = jax.random.split(key, len(widths) - 1)
     return tuple(
         init_dense(k, m, n, init=init, dtype=dtype) for k, m, n in zip(keys, widths[:-1], widths[1:], strict=True)

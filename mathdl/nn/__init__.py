@@ -6,7 +6,6 @@ a pure apply function so that ``mathdl.train`` can train it under ``jax.jit`` (f
 ``nnx.jit``.
 """
 
-from mathdl.nn._modules import MLP, BatchNorm, Dropout, LayerNorm, Linear
-from mathdl.nn._pure import to_pure, update_module
+from mathdl._api import reexport
 
-__all__ = ["MLP", "BatchNorm", "Dropout", "LayerNorm", "Linear", "to_pure", "update_module"]
+__all__ = reexport(__name__, "_modules", "_pure")

@@ -10,10 +10,17 @@ import jax
 from flax import nnx
 
 from mathdl import checks
-from mathdl.layers._dense import DenseParams, init_dense
-from mathdl.layers._norm import BatchNormParams, BatchNormState, LayerNormParams, batch_norm, layer_norm
-from mathdl.layers._regularise import dropout
-from mathdl.models._mlp import _check_widths, mlp
+from mathdl.layers import (
+    BatchNormParams,
+    BatchNormState,
+    DenseParams,
+    LayerNormParams,
+    batch_norm,
+    dropout,
+    init_dense,
+    layer_norm,
+)
+from mathdl.models import mlp
 
 __all__ = ["MLP", "BatchNorm", "Dropout", "LayerNorm", "Linear"]
 
@@ -52,7 +59,7 @@ class Linear(nnx.Module):
         return DenseParams(self.W[...], self.b[...])
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        from mathdl.layers._dense import dense
+        from mathdl.layers import dense
 
         p = self.params
         return _over_batch(lambda v: dense(p, v), x, 1)
@@ -73,7 +80,7 @@ class MLP(nnx.Module):
     """
 
     def __init__(self, widths, *, activation=jax.nn.relu, init="he_normal", dtype=None, rngs: nnx.Rngs):
-        widths = _check_widths("nn.MLP", widths)
+        widths = checks.as_widths("nn.MLP", "widths", widths)
         self.layers = nnx.List(
             [Linear(m, n, init=init, dtype=dtype, rngs=rngs) for m, n in zip(widths[:-1], widths[1:], strict=True)]
         )
@@ -120,7 +127,7 @@ class BatchNorm(nnx.Module):
         rngs: nnx.Rngs | None = None,
     ):
         del rngs
-        from mathdl.layers._norm import init_batch_norm
+        from mathdl.layers import init_batch_norm
 
         params, state = init_batch_norm(num_features, dtype=dtype)
         self.gamma, self.beta = nnx.Param(params.gamma), nnx.Param(params.beta)
@@ -162,7 +169,7 @@ class LayerNorm(nnx.Module):
 
     def __init__(self, num_features: int, *, eps: float = 1e-5, dtype=None, rngs: nnx.Rngs | None = None):
         del rngs
-        from mathdl.layers._norm import init_layer_norm
+        from mathdl.layers import init_layer_norm
 
         p = init_layer_norm(num_features, dtype=dtype)
         self.gamma, self.beta = nnx.Param(p.gamma), nnx.Param(p.beta)

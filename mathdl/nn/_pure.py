@@ -47,7 +47,7 @@ def to_pure(module: nnx.Module) -> tuple[Callable, nnx.State, nnx.State]:
 
     References:
       Flax NNX documentation, "Performance considerations" (``nnx.split``/``nnx.merge`` with
-      ``jax.jit``); DESIGN.md ("nn delegates to layer 1").
+      ``jax.jit``); docs/architecture.md (surfaces delegate).
     """
     if not isinstance(module, nnx.Module):
         checks.fail("nn.to_pure", "module", "a flax.nnx.Module", type(module).__name__, exc=TypeError)

@@ -18,10 +18,10 @@ def kmeans_toy(out_dir: Path) -> dict[str, float]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mathdl import data, unsupervised
+    from mathdl import data, estimators
 
     ds = data.kmeans_toy(jax.random.key(0))
-    result = jax.jit(unsupervised.kmeans, static_argnums=2)(jax.random.key(1), ds.X, 3, init=data.kmeans_toy_centres())
+    result = jax.jit(estimators.kmeans, static_argnums=2)(jax.random.key(1), ds.X, 3, init=data.kmeans_toy_centres())
     c, y = np.asarray(result.assignments), np.asarray(ds.y)
     # clusters are unlabelled: agreement under the best matching of cluster indices to true groups
     agreement = max(np.mean(np.asarray(perm)[c] == y) for perm in itertools.permutations(range(3)))
@@ -58,12 +58,12 @@ def pca_breast_cancer(out_dir: Path) -> dict[str, float]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mathdl import data, metrics, unsupervised
+    from mathdl import data, estimators, metrics
 
     ds = data.load("breast_cancer")
     X = jnp.asarray(ds.X)
     Z = data.standardize(data.fit_standardizer(X), X)
-    full = unsupervised.pca(Z, 30)  # all components once; the first two are those of pca(Z, 2)
+    full = estimators.pca(Z, 30)  # all components once; the first two are those of pca(Z, 2)
     share = float(jnp.sum(full.explained_variance_ratio[:2]))
     y = jnp.asarray(ds.y)
     auc = float(metrics.roc_auc(y, full.scores[:, 0]))
@@ -100,12 +100,12 @@ def svd_compression(out_dir: Path) -> dict[str, float]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mathdl import unsupervised
+    from mathdl import estimators
 
     image = jnp.asarray(load_sample_image("china.jpg").mean(axis=2) / 255.0, dtype=jnp.float32)
     h, w = image.shape
     ranks = (5, 30, 100)
-    approx = {m: unsupervised.svd_approximation(image, m) for m in ranks}
+    approx = {m: estimators.svd_approximation(image, m) for m in ranks}
     fig, axes = plt.subplots(1, len(ranks) + 1, figsize=(14, 3))
     axes[0].imshow(np.asarray(image), cmap="gray")
     axes[0].set_title(f"original ({h} x {w} = {h * w} numbers)", fontsize=9)

@@ -23,7 +23,7 @@ def polynomial_cv(out_dir: Path) -> dict[str, float]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mathdl import data, linear, validation
+    from mathdl import data, estimators, metrics
 
     degrees = list(range(10))
     with jax.enable_x64(True):  # raw monomials up to x^9 need float64
@@ -31,17 +31,19 @@ def polynomial_cv(out_dir: Path) -> dict[str, float]:
 
         train = data.polynomial_fit(jax.random.key(1), dtype=jnp.float64)
         test = data.polynomial_fit(jax.random.key(2), n=10_000, design="uniform", dtype=jnp.float64)
-        cv = jax.jit(lambda k, x, y: validation.cv_polynomial_degree(k, x, y, degrees, k=5))(
+        cv = jax.jit(lambda k, x, y: metrics.cv_polynomial_degree(k, x, y, degrees, k=5))(
             jax.random.key(3), train.X, train.y
         )
-        curve = jax.jit(lambda *a: validation.complexity_curve(*a, degrees))(train.X, train.y, test.X, test.y)
+        curve = jax.jit(lambda *a: metrics.complexity_curve(*a, degrees))(train.X, train.y, test.X, test.y)
         cv_err = np.asarray(cv.test_error).mean(-1)
         best = int(np.argmin(cv_err))
         grid = np.linspace(0, 1, 200)[:, None]
         fits = {}
         for d in (1, best, 9):
-            params = linear.fit_least_squares(linear.polynomial_features(train.X, d), train.y)
-            fits[d] = np.asarray(linear.predict_linear(params, linear.polynomial_features(jnp.asarray(grid), d)))
+            params = estimators.fit_least_squares(estimators.polynomial_features(train.X, d), train.y)
+            fits[d] = np.asarray(
+                estimators.predict_linear(params, estimators.polynomial_features(jnp.asarray(grid), d))
+            )
     tr, te = np.asarray(curve.train_error), np.asarray(curve.test_error)
 
     fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 4))
@@ -78,16 +80,16 @@ def least_squares_vs_sklearn(out_dir: Path) -> dict[str, float]:
     import matplotlib.pyplot as plt
     from sklearn.linear_model import LinearRegression, Ridge
 
-    from mathdl import data, linear
+    from mathdl import data, estimators
 
     ds = data.load("diabetes")
     X, y = np.asarray(ds.X, np.float64), np.asarray(ds.y, np.float64)
     with jax.enable_x64(True):
-        ols = linear.fit_least_squares(X, y)
-        rid = linear.fit_least_squares(X, y, ridge=1.0)
+        ols = estimators.fit_least_squares(X, y)
+        rid = estimators.fit_least_squares(X, y, ridge=1.0)
         theta = np.concatenate([[float(ols.b)], np.asarray(ols.w)])
         theta_r = np.concatenate([[float(rid.b)], np.asarray(rid.w)])
-        yhat = np.asarray(linear.predict_linear(ols, X))
+        yhat = np.asarray(estimators.predict_linear(ols, X))
     ref = LinearRegression().fit(X, y)
     ref_r = Ridge(alpha=1.0, solver="svd").fit(X, y)
     ref_theta = np.concatenate([[ref.intercept_], ref.coef_])

@@ -19,13 +19,13 @@ def softmax_digits(out_dir: Path) -> dict[str, float]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mathdl import data, linear, metrics
+    from mathdl import data, estimators, metrics
 
     train, test = data.split(jax.random.key(0), data.load("digits"), fractions=(0.7, 0.3))
     # l2 = 1e-3: without it the training digits are linearly separable and the MLE does not exist.
-    fit = jax.jit(lambda X, y: linear.fit_softmax(X, y, num_classes=10, l2=1e-3, max_iter=300))(train.X, train.y)
-    pred_tr = linear.argmax_rule(linear.predict_softmax(fit.params, train.X))
-    pred_te = linear.argmax_rule(linear.predict_softmax(fit.params, test.X))
+    fit = jax.jit(lambda X, y: estimators.fit_softmax(X, y, num_classes=10, l2=1e-3, max_iter=300))(train.X, train.y)
+    pred_tr = estimators.argmax_rule(estimators.predict_softmax(fit.params, train.X))
+    pred_te = estimators.argmax_rule(estimators.predict_softmax(fit.params, test.X))
     acc_tr = float(metrics.accuracy(train.y, pred_tr))
     acc_te = float(metrics.accuracy(test.y, pred_te))
     cm = np.asarray(metrics.confusion_matrix(test.y, pred_te, num_classes=10))
@@ -59,15 +59,15 @@ def logistic_breast_cancer(out_dir: Path) -> dict[str, float]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from mathdl import data, linear, metrics
+    from mathdl import data, estimators, metrics
 
     train, test = data.split(jax.random.key(0), data.load("breast_cancer"), fractions=(0.7, 0.3))
     stats = data.fit_standardizer(train.X)
     Xtr, Xte = data.standardize(stats, train.X), data.standardize(stats, test.X)
     # l2 = 1e-2 (sklearn C ~ 0.25): 30 standardised features nearly separate the training set.
-    fit = jax.jit(lambda X, y: linear.fit_logistic(X, y, l2=1e-2, tol=1e-6))(Xtr, train.y)
-    prob = linear.predict_logistic(fit.params, Xte)
-    acc = float(metrics.accuracy(test.y, linear.threshold_rule(prob)))
+    fit = jax.jit(lambda X, y: estimators.fit_logistic(X, y, l2=1e-2, tol=1e-6))(Xtr, train.y)
+    prob = estimators.predict_logistic(fit.params, Xte)
+    acc = float(metrics.accuracy(test.y, estimators.threshold_rule(prob)))
     auc = float(metrics.roc_auc(test.y, prob))
     fpr, tpr, _ = metrics.roc_curve(test.y, prob)
 

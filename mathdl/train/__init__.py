@@ -27,25 +27,6 @@ A model with state (batch norm) passes ``model_state=`` and a loss
 ``mathdl.nn.to_pure`` first. ``mathdl train`` is the command-line form.
 """
 
-from mathdl.train._checkpoint import CheckpointError, list_checkpoints, restore_checkpoint, save_checkpoint, tree_digest
-from mathdl.train._evaluate import evaluate
-from mathdl.train._loop import EarlyStopping, FitResult, NonFiniteError, fit
-from mathdl.train._parallel import initialize_distributed, make_mesh
-from mathdl.train._step import make_train_step, mean_loss
+from mathdl._api import reexport
 
-__all__ = [
-    "CheckpointError",
-    "EarlyStopping",
-    "FitResult",
-    "NonFiniteError",
-    "evaluate",
-    "fit",
-    "initialize_distributed",
-    "list_checkpoints",
-    "make_mesh",
-    "make_train_step",
-    "mean_loss",
-    "restore_checkpoint",
-    "save_checkpoint",
-    "tree_digest",
-]
+__all__ = reexport(__name__, "_checkpoint", "_evaluate", "_loop", "_parallel", "_step")

@@ -176,7 +176,7 @@ def test_derivative_equals_jax_grad(name):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("wrap", [lambda f: f, jax.jit], ids=["eager", "jit"])
 def test_jit_equals_eager_and_vmap_equals_loop(name, wrap):
-    """jit == eager and vmap == a Python loop over examples (DESIGN.md, transforms)."""
+    """jit == eager and vmap == a Python loop over examples (the transform kind of test)."""
     f, df, kw = ACTS[name]
     x = jnp.asarray(GRID[::8])
     fk = wrap(lambda u: f(u, **kw))

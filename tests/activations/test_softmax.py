@@ -134,7 +134,7 @@ def test_masked_equals_softmax_on_kept_entries(z, keep):
 
 
 def test_fully_masked_row_zero_value_and_zero_gradient():
-    """Edge (DESIGN.md): a fully masked row is zeros with ZERO gradient, no NaN, in float64, float32 and float16;
+    """Edge: a fully masked row is zeros with ZERO gradient, no NaN, in float64, float32 and float16;
     masked entries holding NaN or inf never leak into the value or the gradient."""
     for dtype in (jnp.float64, jnp.float32, jnp.float16):
         x = jnp.array([[1.0, jnp.nan, jnp.inf], [2.0, 3.0, -jnp.inf]], dtype)

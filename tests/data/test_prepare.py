@@ -208,7 +208,7 @@ def test_epoch_permutation_is_fold_in(getkey):
 
 
 def test_resumed_run_sees_the_same_batches(getkey):
-    """Property (DESIGN.md): batches of epochs 3..5 from a 'resumed' run equal those of an uninterrupted scan."""
+    """Property: batches of epochs 3..5 from a 'resumed' run equal those of an uninterrupted scan."""
     k = getkey()
     n, B = 23, 5
 

@@ -299,7 +299,7 @@ def test_float32_preserved():
     ],
 )
 def test_invalid_values_give_nan_and_raise_when_checked(fn, args):
-    """DESIGN.md: invalid probabilities give NaN (never a finite number); checks.checked raises naming the argument."""
+    """invalid probabilities give NaN (never a finite number); checks.checked raises naming the argument."""
     out = np.asarray(fn(*args))
     assert np.all(np.isnan(out))
     with pytest.raises(checkify.JaxRuntimeError, match=r"info\.\w+: argument `(p|q|p_xy|log_probs)` expected"):

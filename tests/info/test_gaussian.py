@@ -240,7 +240,7 @@ ASYM = jnp.array([[2.0, 0.5, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     ],
 )
 def test_non_pd_covariance_gives_nan_and_raises_when_checked(fn, args):
-    """DESIGN.md: a covariance that is not symmetric positive definite gives NaN; checks.checked raises."""
+    """a covariance that is not symmetric positive definite gives NaN; checks.checked raises."""
     assert np.isnan(fn(*args))
     with pytest.raises(
         checkify.JaxRuntimeError, match=r"info\.gaussian_\w+: argument `(cov|cov1|cov2|var2)` expected a"

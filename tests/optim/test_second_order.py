@@ -595,7 +595,7 @@ _COMMON_BAD = [
 @pytest.mark.parametrize("solver", list(_ALL))
 @pytest.mark.parametrize(("kwargs", "exc", "name", "expected", "got"), _COMMON_BAD)
 def test_bad_common_arguments(solver, kwargs, exc, name, expected, got):
-    """Bad input (DESIGN.md): static problems raise at call time with the function, argument and value named."""
+    """Bad input: static problems raise at call time with the function, argument and value named."""
     kwargs = dict(kwargs)
     x0 = kwargs.pop("x0", _GOOD_X0)
     fun = _rosen_residuals if solver in LS_SOLVERS else optim.rosenbrock

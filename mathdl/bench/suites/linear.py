@@ -1,13 +1,13 @@
 r"""Linear models (MEDL Sec. 2.5, 3.1): vmapped k-fold cross-validation and Newton logistic regression.
 
 * ``kfold_ridge``: $k$-fold cross-validated MSE of ridge regression over a grid of $L$ ridge
-  strengths on an $n \times p$ design. ``mathdl`` is ``validation.cv_ridge`` under ``jax.jit``:
+  strengths on an $n \times p$ design. ``mathdl`` is ``metrics.cv_ridge`` under ``jax.jit``:
   all $k \cdot L$ fits in one compiled call (fold masks as row weights, one SVD per fold);
   ``loop`` is a Python loop over folds and strengths calling a jitted
-  ``linear.fit_least_squares`` on ``X[train]`` and scoring ``X[test]`` (what one writes without
+  ``estimators.fit_least_squares`` on ``X[train]`` and scoring ``X[test]`` (what one writes without
   vmap); ``sklearn`` is ``cross_val_score(Ridge(alpha), cv=same folds)`` for each strength.
 * ``logistic_newton``: unpenalised logistic regression on $n \times p$ non-separable data.
-  ``mathdl`` is ``linear.fit_logistic(method="newton")`` under ``jax.jit`` (one
+  ``mathdl`` is ``estimators.fit_logistic(method="newton")`` under ``jax.jit`` (one
   ``lax.while_loop`` of IRLS steps, ``tol=1e-6``); ``sklearn`` is
   ``LogisticRegression(C=inf, solver="newton-cholesky", tol=1e-6)`` on the same data.
   FLOPs counted: $2np^2$ per Newton step (the Hessian), times 8 steps (what both take here).
@@ -37,13 +37,13 @@ def kfold_ridge(quick: bool) -> dict:
     """k-fold CV of ridge over a lambda grid: one vmapped call vs a Python loop over folds vs sklearn."""
     import numpy as np
 
-    from mathdl import linear, validation
+    from mathdl import estimators, metrics
 
     X, y, lambdas, k = _ridge_data(quick)
-    f_mathdl = jax.jit(lambda X, y, lam: validation.cv_ridge(jax.random.key(1), X, y, lam, k=k).test_error)
-    folds = validation.kfold_indices(jax.random.key(1), X.shape[0], k)
-    fit = jax.jit(lambda X, y, lam: linear.fit_least_squares(X, y, ridge=lam))
-    mse = jax.jit(lambda params, X, y: jnp.mean((linear.predict_linear(params, X) - y) ** 2))
+    f_mathdl = jax.jit(lambda X, y, lam: metrics.cv_ridge(jax.random.key(1), X, y, lam, k=k).test_error)
+    folds = metrics.kfold_indices(jax.random.key(1), X.shape[0], k)
+    fit = jax.jit(lambda X, y, lam: estimators.fit_least_squares(X, y, ridge=lam))
+    mse = jax.jit(lambda params, X, y: jnp.mean((estimators.predict_linear(params, X) - y) ** 2))
     dev_folds = [(jnp.asarray(tr), jnp.asarray(te)) for tr, te in folds]
 
     def f_loop():
@@ -78,14 +78,14 @@ def logistic_newton(quick: bool) -> dict:
     """Unpenalised logistic regression by Newton/IRLS: mathdl's while_loop vs sklearn's newton-cholesky."""
     import numpy as np
 
-    from mathdl import linear
+    from mathdl import estimators
 
     n, p = _LOGISTIC[quick]
     kx, ku = jax.random.split(jax.random.key(2))
     X = jax.random.normal(kx, (n, p), jnp.float32)
     logit = 0.5 + X @ jnp.linspace(1.0, -1.0, p, dtype=jnp.float32)
     y = (jax.random.uniform(ku, (n,), jnp.float32) < jax.nn.sigmoid(logit)).astype(jnp.int32)
-    f_mathdl = jax.jit(lambda X, y: linear.fit_logistic(X, y, tol=1e-6, max_iter=50).params)
+    f_mathdl = jax.jit(lambda X, y: estimators.fit_logistic(X, y, tol=1e-6, max_iter=50).params)
     impls = {"mathdl": lambda: f_mathdl(X, y)}
     try:
         from sklearn.linear_model import LogisticRegression

@@ -1,7 +1,7 @@
 r"""Unsupervised learning (MEDL Sec. 2.6): K-means and PCA against scikit-learn and hand-written JAX.
 
 * ``kmeans``: $T$ Lloyd steps on $n$ points in $\mathbb{R}^p$ with $k$ clusters, all three
-  implementations from the same initial centres. ``mathdl`` is ``unsupervised.kmeans``
+  implementations from the same initial centres. ``mathdl`` is ``estimators.kmeans``
   under ``jax.jit`` (one ``lax.while_loop``, ``tol=0``, ``max_iter=T``); ``jax`` is a
   hand-written ``lax.fori_loop`` of exactly $T$ steps; ``sklearn`` is
   ``KMeans(init=centres, n_init=1, max_iter=T, tol=0)`` (Elkan/Lloyd in Cython, threads).
@@ -9,7 +9,7 @@ r"""Unsupervised learning (MEDL Sec. 2.6): K-means and PCA against scikit-learn 
   steps to converge, so every implementation runs the full $T$ steps (on the quick sizes
   it may stop earlier; they are only a smoke test). FLOPs counted: $3nkp$ per step (the
   distance matmul and the centre sums).
-* ``pca``: $m$ components of an $n \times p$ matrix: ``mathdl`` is ``unsupervised.pca``
+* ``pca``: $m$ components of an $n \times p$ matrix: ``mathdl`` is ``estimators.pca``
   under ``jax.jit``; ``jax`` centres and calls ``jnp.linalg.svd`` by hand; ``sklearn`` is
   ``PCA(m, svd_solver="full").fit``. No FLOP count (it depends on the SVD algorithm).
 """
@@ -34,14 +34,14 @@ def kmeans_case(quick: bool) -> dict:
     """K-means: mathdl's while_loop vs a hand-written fori_loop vs scikit-learn, same start, T steps."""
     import numpy as np
 
-    from mathdl import unsupervised
+    from mathdl import estimators
 
     n, p, k, T = _KMEANS[quick]
     kx, kk = jax.random.split(jax.random.key(0))
     X = jax.random.normal(kx, (n, p), jnp.float32)
     init = X[:k]
 
-    f_mathdl = jax.jit(lambda key, X, M: unsupervised.kmeans(key, X, k, init=M, max_iter=T).centres)
+    f_mathdl = jax.jit(lambda key, X, M: estimators.kmeans(key, X, k, init=M, max_iter=T).centres)
 
     def lloyd(X, M):
         def step(_, M):
@@ -73,14 +73,14 @@ def pca_case(quick: bool) -> dict:
     """PCA: mathdl's pca vs a hand-written centred SVD vs scikit-learn's PCA (full SVD)."""
     import numpy as np
 
-    from mathdl import unsupervised
+    from mathdl import estimators
 
     n, p, m = _PCA[quick]
     X = jax.random.normal(jax.random.key(1), (n, p), jnp.float32) @ jax.random.normal(
         jax.random.key(2), (p, p), jnp.float32
     )
 
-    f_mathdl = jax.jit(lambda X: unsupervised.pca(X, m))
+    f_mathdl = jax.jit(lambda X: estimators.pca(X, m))
 
     def by_hand(X):
         Xc = X - jnp.mean(X, axis=0, keepdims=True)

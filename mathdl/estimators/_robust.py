@@ -8,8 +8,8 @@ import numpy as np
 from jax import lax
 
 from mathdl import checks, losses
-from mathdl.linear._common import check_design, check_finite
-from mathdl.linear._least_squares import LinearParams, fit_least_squares
+from mathdl.estimators._common import check_design, check_finite
+from mathdl.estimators._least_squares import LinearParams, fit_least_squares
 
 __all__ = ["RobustFit", "fit_robust"]
 
@@ -68,7 +68,7 @@ def fit_robust(X, y, *, loss: str = "huber", delta: float = 1.0, max_iter: int =
       Oracles in tests: ``scipy.optimize.minimize`` (Huber) and ``sklearn.linear_model.QuantileRegressor``
       with ``quantile=0.5, alpha=0`` (absolute loss, an exact linear program).
     """
-    func = "linear.fit_robust"
+    func = "estimators.fit_robust"
     n, p = check_design(func, X, y)
     checks.check_dtype_floating(func, "y", y)
     checks.check_choice(func, "loss", loss, ("huber", "absolute"))

@@ -106,7 +106,7 @@ def pca(X, m: int, *, ddof: int = 0) -> PCAResult:
     References:
       [MEDL] Ch. 2, Sec. 2.6 (PCA via the SVD); oracle: ``sklearn.decomposition.PCA``.
     """
-    func = "unsupervised.pca"
+    func = "estimators.pca"
     m = _check_matrix_m(func, X, m)
     checks.check_choice(func, "ddof", ddof, (0, 1))
     n = np.shape(X)[0]
@@ -146,9 +146,9 @@ def pca_transform(result: PCAResult, X) -> jax.Array:
       [MEDL] Ch. 2, Sec. 2.6.
     """
     p = result.mean.shape[0]
-    checks.check_rank("unsupervised.pca_transform", "X", X, (1, 2))
+    checks.check_rank("estimators.pca_transform", "X", X, (1, 2))
     if np.shape(X)[-1] != p:
-        checks.fail("unsupervised.pca_transform", "X", f"last axis of size p={p}", Text(f"shape {np.shape(X)}"))
+        checks.fail("estimators.pca_transform", "X", f"last axis of size p={p}", Text(f"shape {np.shape(X)}"))
     X = jnp.asarray(X)
     return (X - jnp.broadcast_to(result.mean, X.shape)) @ result.components.T
 
@@ -170,9 +170,9 @@ def pca_reconstruct(result: PCAResult, Z) -> jax.Array:
       [MEDL] Ch. 2, Sec. 2.6.
     """
     m = result.components.shape[0]
-    checks.check_rank("unsupervised.pca_reconstruct", "Z", Z, (1, 2))
+    checks.check_rank("estimators.pca_reconstruct", "Z", Z, (1, 2))
     if np.shape(Z)[-1] != m:
-        checks.fail("unsupervised.pca_reconstruct", "Z", f"last axis of size m={m}", Text(f"shape {np.shape(Z)}"))
+        checks.fail("estimators.pca_reconstruct", "Z", f"last axis of size m={m}", Text(f"shape {np.shape(Z)}"))
     Xhat = jnp.asarray(Z) @ result.components
     return Xhat + jnp.broadcast_to(result.mean, Xhat.shape)
 
@@ -199,7 +199,7 @@ def svd_approximation(X, m: int) -> LowRankApproximation:
     References:
       [MEDL] Ch. 2, Sec. 2.6 (SVD compression); Eckart & Young (1936).
     """
-    func = "unsupervised.svd_approximation"
+    func = "estimators.svd_approximation"
     m = _check_matrix_m(func, X, m)
     h, w = np.shape(X)
     U, S, Vt = jnp.linalg.svd(jnp.asarray(X), full_matrices=False)

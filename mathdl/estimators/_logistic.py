@@ -8,8 +8,8 @@ import numpy as np
 
 from mathdl import checks, losses
 from mathdl.checks import Text
-from mathdl.linear._common import check_design, check_finite, check_labels, row_weights
-from mathdl.linear._optimize import minimize
+from mathdl.estimators._common import check_design, check_finite, check_labels, row_weights
+from mathdl.estimators._optimize import minimize
 
 __all__ = [
     "LogisticFit",
@@ -116,7 +116,7 @@ def logistic_objective(params: LogisticParams, X, y, *, weights=None, l2=0.0) ->
     References:
       [MEDL] Ch. 3, Sec. 3.1 (Bernoulli likelihood and binary cross-entropy).
     """
-    X, y, v, l2 = _prepare("linear.logistic_objective", X, y, weights, l2)
+    X, y, v, l2 = _prepare("estimators.logistic_objective", X, y, weights, l2)
     theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w])
     return _objective(theta, X, y, v, l2)
 
@@ -147,7 +147,7 @@ def logistic_gradient_hessian(params: LogisticParams, X, y, *, weights=None, l2=
     References:
       [MEDL] Ch. 3, Sec. 3.1-3.2 (gradient of the cross-entropy, convexity).
     """
-    X, y, v, l2 = _prepare("linear.logistic_gradient_hessian", X, y, weights, l2)
+    X, y, v, l2 = _prepare("estimators.logistic_gradient_hessian", X, y, weights, l2)
     theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w])
     return _grad_hess(theta, X, y, v, l2)
 
@@ -198,7 +198,7 @@ def fit_logistic(
       [MEDL] Ch. 3, Sec. 3.1 (MLE, convexity) and Sec. 3.2 (gradient descent on the shallow network).
       Oracle in tests: ``sklearn.linear_model.LogisticRegression(penalty=None)``.
     """
-    func = "linear.fit_logistic"
+    func = "estimators.fit_logistic"
     checks.check_choice(func, "method", method, ("newton", "gd"))
     checks.check_positive(func, "learning_rate", learning_rate)
     checks.check_positive(func, "tol", tol, strict=False)
@@ -244,7 +244,7 @@ def predict_logistic(params: LogisticParams, x) -> jax.Array:
     p = np.shape(params.w)[0]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
         checks.fail(
-            "linear.predict_logistic", "x", f"last axis of size {p} (the size of `w`)", Text(f"shape {np.shape(x)}")
+            "estimators.predict_logistic", "x", f"last axis of size {p} (the size of `w`)", Text(f"shape {np.shape(x)}")
         )
     return jax.nn.sigmoid(x @ params.w + params.b)
 
@@ -265,5 +265,5 @@ def threshold_rule(prob, *, threshold: float = 0.5) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.2 and Ch. 3, Sec. 3.1 (decision rule with threshold $\tau$).
     """
-    checks.check_range("linear.threshold_rule", "threshold", threshold, 0.0, 1.0, high_closed=True)
+    checks.check_range("estimators.threshold_rule", "threshold", threshold, 0.0, 1.0, high_closed=True)
     return (jnp.asarray(prob) > threshold).astype(jnp.int32)

@@ -86,7 +86,7 @@ def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
       [MEDL] Ch. 2, Sec. 2.6; Arthur & Vassilvitskii (2007), "k-means++: the advantages of
       careful seeding"; oracle: ``sklearn.cluster.kmeans_plusplus``.
     """
-    k = _check_X_k("unsupervised.kmeans_plusplus", X, k)
+    k = _check_X_k("estimators.kmeans_plusplus", X, k)
     X = jnp.asarray(X)
     n = X.shape[0]
     key, sub = jax.random.split(key)
@@ -146,7 +146,7 @@ def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: fl
       [MEDL] Ch. 2, Sec. 2.6 (K-means); Lloyd (1982), "Least squares quantization in PCM";
       oracle: ``sklearn.cluster.KMeans(init=centres, n_init=1)``.
     """
-    func = "unsupervised.kmeans"
+    func = "estimators.kmeans"
     k = _check_X_k(func, X, k)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int):
         checks.fail(func, "max_iter", "a static Python int", Text(type(max_iter).__name__), exc=TypeError)

@@ -8,8 +8,8 @@ import numpy as np
 
 from mathdl import checks, losses
 from mathdl.checks import Text
-from mathdl.linear._common import check_design, check_finite, resolve_num_classes, row_weights
-from mathdl.linear._optimize import minimize
+from mathdl.estimators._common import check_design, check_finite, resolve_num_classes, row_weights
+from mathdl.estimators._optimize import minimize
 
 __all__ = ["SoftmaxFit", "SoftmaxParams", "argmax_rule", "fit_softmax", "predict_softmax", "softmax_objective"]
 
@@ -92,7 +92,7 @@ def softmax_objective(params: SoftmaxParams, X, y, *, weights=None, l2=0.0) -> j
       [MEDL] Ch. 3, Sec. 3.3, eqs. (3.25) (softmax) and (3.30) (categorical cross-entropy).
     """
     K, p = np.shape(params.W)
-    X, y, v, l2, _, _ = _prepare("linear.softmax_objective", X, y, K, weights, l2)
+    X, y, v, l2, _, _ = _prepare("estimators.softmax_objective", X, y, K, weights, l2)
     theta = jnp.concatenate([params.b, jnp.ravel(params.W)])
     return _objective(theta, X, y, v, l2, K, p)
 
@@ -142,7 +142,7 @@ def fit_softmax(
       [MEDL] Ch. 3, Sec. 3.3 (softmax regression, eqs. (3.25), (3.30)).
       Oracle in tests: ``sklearn.linear_model.LogisticRegression`` (multinomial).
     """
-    func = "linear.fit_softmax"
+    func = "estimators.fit_softmax"
     checks.check_choice(func, "method", method, ("lbfgs", "newton", "gd"))
     checks.check_positive(func, "learning_rate", learning_rate)
     checks.check_positive(func, "tol", tol, strict=False)
@@ -182,7 +182,7 @@ def predict_softmax(params: SoftmaxParams, x) -> jax.Array:
     """
     p = np.shape(params.W)[1]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail("linear.predict_softmax", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
+        checks.fail("estimators.predict_softmax", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
     z = x @ params.W.T
     return jax.nn.softmax(z + jnp.broadcast_to(params.b, z.shape), axis=-1)
 
@@ -204,6 +204,6 @@ def argmax_rule(prob) -> jax.Array:
     """
     if np.ndim(prob) < 1:
         checks.fail(
-            "linear.argmax_rule", "prob", "rank >= 1 (classes on the last axis)", Text(f"shape {np.shape(prob)}")
+            "estimators.argmax_rule", "prob", "rank >= 1 (classes on the last axis)", Text(f"shape {np.shape(prob)}")
         )
     return jnp.argmax(prob, axis=-1).astype(jnp.int32)

@@ -15,13 +15,14 @@ from jax import lax
 
 from mathdl import checks
 from mathdl.checks import Text
-from mathdl.linear._common import check_design, check_finite, row_weights
+from mathdl.estimators._common import check_design, check_finite, row_weights
 
 __all__ = [
     "GDFit",
     "LinearParams",
     "fit_least_squares",
     "fit_linear_gd",
+    "polynomial_degrees",
     "polynomial_features",
     "predict_linear",
 ]
@@ -87,7 +88,7 @@ def fit_least_squares(X, y, *, ridge=0.0, weights=None, intercept: bool = True, 
       [MEDL] Ch. 2, Sec. 2.3 (least squares, pseudo-inverse) and Sec. 2.5 (ridge).
       Oracle in tests: ``sklearn.linear_model.LinearRegression`` and ``Ridge``.
     """
-    func = "linear.fit_least_squares"
+    func = "estimators.fit_least_squares"
     n, p = check_design(func, X, y, y_rank=(1, 2), weights=weights)
     checks.check_dtype_floating(func, "y", y)
     checks.check_positive(func, "ridge", ridge, strict=False)
@@ -134,7 +135,7 @@ def predict_linear(params: LinearParams, x) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.3.
     """
-    func = "linear.predict_linear"
+    func = "estimators.predict_linear"
     p = np.shape(params.w)[0]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
         checks.fail(func, "x", f"last axis of size {p} (the rows of `w`)", Text(f"shape {np.shape(x)}"))
@@ -145,6 +146,23 @@ def predict_linear(params: LinearParams, x) -> jax.Array:
 def _monomials(p: int, degree: int):
     # Exponent tuples of all monomials of total degree 1..degree, by degree, then lexicographically.
     return [c for d in range(1, degree + 1) for c in itertools.combinations_with_replacement(range(p), d)]
+
+
+def polynomial_degrees(p: int, degree: int) -> np.ndarray:
+    r"""Total degree of each column of :func:`polynomial_features` for ``p`` inputs, in column order.
+
+    Args:
+      p: number of input features (non-negative int).
+      degree: highest total degree $d$ (non-negative int).
+
+    Returns:
+      An int64 NumPy array of shape ``(number of monomials,)``; for $p = 2$, $d = 2$ it is
+      ``[1, 1, 2, 2, 2]``.
+
+    References:
+      [MEDL] Ch. 2, Sec. 2.3 (polynomial features).
+    """
+    return np.array([len(t) for t in _monomials(int(p), int(degree))], dtype=np.int64)
 
 
 def polynomial_features(x, degree: int) -> jax.Array:
@@ -169,7 +187,7 @@ def polynomial_features(x, degree: int) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.5 (polynomial fit) and Ch. 3, Sec. 3.4 (non-linear decision boundaries).
     """
-    func = "linear.polynomial_features"
+    func = "estimators.polynomial_features"
     if np.ndim(x) < 1:
         checks.fail(func, "x", "rank >= 1 (features on the last axis)", Text(f"shape {np.shape(x)}"))
     if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
@@ -230,7 +248,7 @@ def fit_linear_gd(
       [MEDL] Ch. 2, Sec. 2.4 (gradient descent, learning rate, standardisation).
       Oracle in tests: the closed form of :func:`fit_least_squares` and a NumPy loop.
     """
-    func = "linear.fit_linear_gd"
+    func = "estimators.fit_linear_gd"
     n, p = check_design(func, X, y)
     checks.check_dtype_floating(func, "y", y)
     checks.check_positive(func, "learning_rate", learning_rate)

@@ -1,4 +1,4 @@
-"""Tests for K-means (mathdl.unsupervised._kmeans)."""
+"""Tests for K-means (mathdl.estimators._kmeans)."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.experimental import checkify
 
-from mathdl import checks, data, unsupervised
+from mathdl import checks, data, estimators
 from tests._tolerances import tol
 
 
@@ -27,7 +27,7 @@ def _lloyd_numpy(X, M, steps):
 def test_worked_value_by_hand():
     """Worked value by hand: points 0, 1, 10, 11 on a line from centres 0 and 1; two steps reach 0.5 and 10.5."""
     X = jnp.array([[0.0], [1.0], [10.0], [11.0]])
-    r = unsupervised.kmeans(jax.random.key(0), X, 2, init=jnp.array([[0.0], [1.0]]))
+    r = estimators.kmeans(jax.random.key(0), X, 2, init=jnp.array([[0.0], [1.0]]))
     np.testing.assert_allclose(np.asarray(r.centres), [[0.5], [10.5]], **tol(np.float64))
     np.testing.assert_array_equal(np.asarray(r.assignments), [0, 0, 1, 1])
     # J0: centres 0 and 1: points 0->0 (0), 1->1 (0), 10->1 (81), 11->1 (100) = 181.
@@ -43,7 +43,7 @@ def test_no_worse_than_sklearn_from_the_same_centres(getkey):
 
     ds = data.kmeans_toy(getkey())
     init = data.kmeans_toy_centres()
-    ours = unsupervised.kmeans(getkey(), ds.X, 3, init=init)
+    ours = estimators.kmeans(getkey(), ds.X, 3, init=init)
     ref = KMeans(3, init=np.asarray(init), n_init=1, tol=0.0, max_iter=100).fit(np.asarray(ds.X))
     J = float(ours.history[ours.n_iter])
     assert J <= ref.inertia_ * (1 + 1e-12)
@@ -59,7 +59,7 @@ def test_matches_numpy_lloyd(seed, steps):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(40, 3))
     M0 = X[:4].copy()
-    r = unsupervised.kmeans(jax.random.key(0), jnp.asarray(X), 4, init=jnp.asarray(M0), max_iter=steps)
+    r = estimators.kmeans(jax.random.key(0), jnp.asarray(X), 4, init=jnp.asarray(M0), max_iter=steps)
     M_ref, c_ref, J_ref = _lloyd_numpy(X, M0, int(r.n_iter))  # the same number of steps as were taken
     np.testing.assert_allclose(np.asarray(r.centres), M_ref, **tol(np.float64, composite=True))
     np.testing.assert_array_equal(np.asarray(r.assignments), c_ref)
@@ -70,8 +70,8 @@ def test_history_monotone_and_jit(getkey):
     """Properties: the history never increases and is constant after n_iter; jit == eager."""
     X = jax.random.normal(getkey(), (200, 2))
     k = getkey()
-    eager = unsupervised.kmeans(jax.random.clone(k), X, 5, max_iter=30)
-    jitted = jax.jit(unsupervised.kmeans, static_argnums=2, static_argnames="max_iter")(k, X, 5, max_iter=30)
+    eager = estimators.kmeans(jax.random.clone(k), X, 5, max_iter=30)
+    jitted = jax.jit(estimators.kmeans, static_argnums=2, static_argnames="max_iter")(k, X, 5, max_iter=30)
     h = np.asarray(eager.history)
     assert np.all(np.diff(h) <= 1e-12 * h[0])
     np.testing.assert_array_equal(h[int(eager.n_iter) :], h[int(eager.n_iter)])
@@ -84,9 +84,9 @@ def test_vmap_over_data_sets(getkey):
     Xs = jax.random.normal(getkey(), (3, 30, 2))
     inits = Xs[:, :3, :]
     keys = jax.random.split(getkey(), 3)
-    batched = jax.vmap(lambda key, X, M: unsupervised.kmeans(key, X, 3, init=M, max_iter=20))(keys, Xs, inits)
+    batched = jax.vmap(lambda key, X, M: estimators.kmeans(key, X, 3, init=M, max_iter=20))(keys, Xs, inits)
     for i in range(3):
-        single = unsupervised.kmeans(keys[i], Xs[i], 3, init=inits[i], max_iter=20)
+        single = estimators.kmeans(keys[i], Xs[i], 3, init=inits[i], max_iter=20)
         np.testing.assert_allclose(
             np.asarray(batched.centres[i]), np.asarray(single.centres), **tol(np.float64, composite=True)
         )
@@ -100,8 +100,8 @@ def test_gradient_of_objective_is_analytic(getkey):
     """
     X = data.kmeans_toy(getkey(), n_per_cluster=10).X
     init = data.kmeans_toy_centres()
-    r = unsupervised.kmeans(getkey(), X, 3, init=init)
-    J = lambda X: (lambda res: res.history[-1])(unsupervised.kmeans(jax.random.key(0), X, 3, init=init))  # noqa: E731
+    r = estimators.kmeans(getkey(), X, 3, init=init)
+    J = lambda X: (lambda res: res.history[-1])(estimators.kmeans(jax.random.key(0), X, 3, init=init))  # noqa: E731
     g = jax.jacfwd(J)(X)
     np.testing.assert_allclose(
         np.asarray(g), np.asarray(2 * (X - r.centres[r.assignments])), **tol(np.float64, composite=True)
@@ -112,25 +112,25 @@ def test_kmeans_plusplus_picks_data_points_and_spreads(getkey):
     """Properties of k-means++: centres are rows of X, distinct; with 3 far clusters every cluster gets a centre."""
     X = jnp.concatenate([jnp.zeros((5, 2)), jnp.full((5, 2), 100.0), jnp.full((5, 2), -100.0)])
     X = X + 0.01 * jax.random.normal(getkey(), X.shape)
-    M = np.asarray(unsupervised.kmeans_plusplus(getkey(), X, 3))
+    M = np.asarray(estimators.kmeans_plusplus(getkey(), X, 3))
     Xn = np.asarray(X)
     assert all(np.any(np.all(Xn == row, axis=1)) for row in M)
     assert sorted(np.round(M[:, 0] / 100).astype(int).tolist()) == [-1, 0, 1]
     # duplicates only: falls back to a uniform draw, still finite
-    Md = unsupervised.kmeans_plusplus(getkey(), jnp.ones((4, 2)), 3)
+    Md = estimators.kmeans_plusplus(getkey(), jnp.ones((4, 2)), 3)
     np.testing.assert_array_equal(np.asarray(Md), 1.0)
 
 
 def test_k_equals_n_and_nan(getkey):
     """Edge values: k = n gives J = 0; a NaN in X gives a NaN objective, and checked mode raises."""
     X = jnp.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
-    r = unsupervised.kmeans(getkey(), X, 3)
+    r = estimators.kmeans(getkey(), X, 3)
     assert float(r.history[r.n_iter]) == 0.0
     Xbad = X.at[1, 0].set(jnp.nan)
     init = X
-    assert np.isnan(float(unsupervised.kmeans(getkey(), Xbad, 2, init=init[:2]).history[0]))
-    safe = checks.checked(lambda X: unsupervised.kmeans(jax.random.key(0), X, 2, init=init[:2]), nan=False)
-    with pytest.raises(checkify.JaxRuntimeError, match=r"unsupervised.kmeans: argument `X` expected finite values"):
+    assert np.isnan(float(estimators.kmeans(getkey(), Xbad, 2, init=init[:2]).history[0]))
+    safe = checks.checked(lambda X: estimators.kmeans(jax.random.key(0), X, 2, init=init[:2]), nan=False)
+    with pytest.raises(checkify.JaxRuntimeError, match=r"estimators.kmeans: argument `X` expected finite values"):
         safe(Xbad)
 
 
@@ -142,7 +142,7 @@ def test_kmeans_plusplus_second_centre_distribution():
     """
     X = jnp.array([[0.0], [1.0], [3.0]])
     keys = jax.random.split(jax.random.key(3), 4000)
-    M = np.asarray(jax.vmap(lambda key: unsupervised.kmeans_plusplus(key, X, 2))(keys))[:, :, 0]
+    M = np.asarray(jax.vmap(lambda key: estimators.kmeans_plusplus(key, X, 2))(keys))[:, :, 0]
     first_zero = M[:, 0] == 0.0
     D2 = np.array([0.0, 1.0, 9.0])
     expected = D2 / D2.sum()
@@ -154,7 +154,7 @@ def test_kmeans_plusplus_second_centre_distribution():
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
-        ({"k": 7}, ValueError, r"unsupervised.kmeans: argument `k` expected at most the number of points n=5, got 7"),
+        ({"k": 7}, ValueError, r"estimators.kmeans: argument `k` expected at most the number of points n=5, got 7"),
         ({"k": 0}, ValueError, r"argument `k` expected a value >= 1, got 0"),
         ({"k": 2.0}, TypeError, r"argument `k` expected a static Python int, got float"),
         ({"k": 2, "init": jnp.zeros((3, 2))}, ValueError, r"argument `init` expected shape \(2, 2\)"),
@@ -174,7 +174,7 @@ def test_bad_input(getkey, kwargs, exc, match):
     X = kwargs.pop("X", jnp.zeros((5, 2)))
     k = kwargs.pop("k")
     with pytest.raises(exc, match=match):
-        unsupervised.kmeans(getkey(), X, k, **kwargs)
+        estimators.kmeans(getkey(), X, k, **kwargs)
 
 
 @pytest.mark.parametrize(
@@ -184,9 +184,9 @@ def test_bad_input(getkey, kwargs, exc, match):
             jnp.zeros((3, 2)),
             4,
             ValueError,
-            r"unsupervised.kmeans_plusplus: argument `k` expected at most the number of points n=3",
+            r"estimators.kmeans_plusplus: argument `k` expected at most the number of points n=3",
         ),
-        (jnp.zeros((3, 2)), 0, ValueError, r"unsupervised.kmeans_plusplus: argument `k` expected a value >= 1"),
+        (jnp.zeros((3, 2)), 0, ValueError, r"estimators.kmeans_plusplus: argument `k` expected a value >= 1"),
         (jnp.zeros((3, 2)), None, TypeError, r"argument `k` expected a static Python int, got NoneType"),
         (jnp.zeros((3, 2, 1)), 2, ValueError, r"argument `X` expected rank 2"),
         (jnp.zeros((3, 2), jnp.int32), 2, TypeError, r"argument `X` expected a floating-point array"),
@@ -195,4 +195,4 @@ def test_bad_input(getkey, kwargs, exc, match):
 def test_kmeans_plusplus_bad_input(getkey, X, k, exc, match):
     """Bad input for k-means++: k > n, k < 1, non-int k, wrong rank, integer data."""
     with pytest.raises(exc, match=match):
-        unsupervised.kmeans_plusplus(getkey(), X, k)
+        estimators.kmeans_plusplus(getkey(), X, k)

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from mathdl import checks, linear, losses
+from mathdl import checks, estimators, losses
 from mathdl.checks import Text
 
 __all__ = [
@@ -88,7 +88,7 @@ def kfold_masks(key: jax.Array, n: int, k: int) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.5 (k-fold cross-validation, Fig. 2.11).
     """
-    _check_k("validation.kfold_masks", n, k)
+    _check_k("metrics.kfold_masks", n, k)
     perm = jax.random.permutation(key, n)
     fold = jnp.zeros((n,), jnp.int32).at[perm].set(jnp.asarray(_fold_of_position(n, k), jnp.int32))
     return fold[None, :] == jnp.arange(k, dtype=jnp.int32)[:, None]
@@ -114,7 +114,7 @@ def kfold_indices(key: jax.Array, n: int, k: int) -> list[tuple[np.ndarray, np.n
     References:
       [MEDL] Ch. 2, Sec. 2.5.
     """
-    _check_k("validation.kfold_indices", n, k)
+    _check_k("metrics.kfold_indices", n, k)
     masks = np.asarray(kfold_masks(key, n, k))
     return [(np.flatnonzero(~m), np.flatnonzero(m)) for m in masks]
 
@@ -134,7 +134,7 @@ def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: in
     Args:
       key: a typed PRNG key (it draws the partition, :func:`kfold_masks`).
       fit: ``fit(X, y, weights) -> params``, a pure function that honours row weights
-        (e.g. ``lambda X, y, w: linear.fit_least_squares(X, y, weights=w)``).
+        (e.g. ``lambda X, y, w: estimators.fit_least_squares(X, y, weights=w)``).
       loss: ``loss(params, X, y) -> per-example losses``, shape ``(n,)``.
       X: inputs, shape ``(n, ...)``.
       y: targets, shape ``(n, ...)``.
@@ -151,7 +151,7 @@ def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: in
       [MEDL] Ch. 2, Sec. 2.5. Oracle in tests: a Python loop over folds and
       ``sklearn.model_selection.cross_val_score`` with the same folds.
     """
-    func = "validation.cross_validate"
+    func = "metrics.cross_validate"
     for name, f in (("fit", fit), ("loss", loss)):
         if not callable(f):
             checks.fail(func, name, "a callable", Text(type(f).__name__), exc=TypeError)
@@ -174,13 +174,13 @@ def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: in
 
 
 def _squared(params, X, y):
-    return losses.squared_error(linear.predict_linear(params, X), y)
+    return losses.squared_error(estimators.predict_linear(params, X), y)
 
 
 def cv_ridge(key: jax.Array, X, y, lambdas, *, k: int) -> CVResult:
     r"""Cross-validated mean squared error of ridge regression over a grid of $\lambda$ (one vmap).
 
-    Each fold and each $\lambda$ fits :func:`mathdl.linear.fit_least_squares` with ``ridge=lambda``
+    Each fold and each $\lambda$ fits :func:`mathdl.estimators.fit_least_squares` with ``ridge=lambda``
     on the training rows; the loss is $(\hat y - y)^2$.
 
     Args:
@@ -201,7 +201,7 @@ def cv_ridge(key: jax.Array, X, y, lambdas, *, k: int) -> CVResult:
       [MEDL] Ch. 2, Sec. 2.5 (ridge and cross-validation).
       Oracle in tests: ``cross_val_score(Ridge(alpha), cv=kfold_indices(...))``.
     """
-    func = "validation.cv_ridge"
+    func = "metrics.cv_ridge"
     checks.check_rank(func, "X", X, 2)
     checks.check_rank(func, "lambdas", lambdas, 1)
     checks.check_dtype_floating(func, "lambdas", lambdas)
@@ -209,7 +209,7 @@ def cv_ridge(key: jax.Array, X, y, lambdas, *, k: int) -> CVResult:
     lambdas = jnp.asarray(lambdas)
 
     def at(lam):
-        fit = lambda X, y, w: linear.fit_least_squares(X, y, ridge=lam, weights=w)
+        fit = lambda X, y, w: estimators.fit_least_squares(X, y, ridge=lam, weights=w)
         return cross_validate(key, fit, _squared, X, y, k=k)
 
     return jax.vmap(at)(lambdas)
@@ -217,7 +217,7 @@ def cv_ridge(key: jax.Array, X, y, lambdas, *, k: int) -> CVResult:
 
 def _degree_columns(p, max_degree):
     # Total degree of each column of polynomial_features(x, max_degree), in its column order.
-    return np.array([len(t) for t in linear._least_squares._monomials(p, max_degree)], dtype=np.int64)
+    return estimators.polynomial_degrees(p, max_degree)
 
 
 def _features(func, x, degrees):
@@ -232,7 +232,7 @@ def _features(func, x, degrees):
     ):
         checks.fail(func, "degrees", "a non-empty sequence of non-negative ints", Text(repr(degrees)))
     max_degree = int(max(degrees))
-    F = linear.polynomial_features(x, max_degree)
+    F = estimators.polynomial_features(x, max_degree)
     col_deg = _degree_columns(np.shape(x)[1], max_degree)
     masks = jnp.asarray(col_deg[None, :] <= np.asarray(degrees)[:, None], F.dtype)  # (D, M)
     return F, masks
@@ -241,7 +241,7 @@ def _features(func, x, degrees):
 def cv_polynomial_degree(key: jax.Array, x, y, degrees: Sequence[int], *, k: int, ridge=0.0) -> CVResult:
     r"""Cross-validated mean squared error of polynomial regression for each degree (one vmap).
 
-    Degree $d$ uses the raw monomials of :func:`mathdl.linear.polynomial_features` up to $d$. To
+    Degree $d$ uses the raw monomials of :func:`mathdl.estimators.polynomial_features` up to $d$. To
     keep one shape for every degree the features are built once at $\max d$ and the columns of
     degree $> d$ are zeroed; the pseudo-inverse then gives them weight exactly 0, which equals the
     least-squares fit on the degree-$d$ features alone.
@@ -264,12 +264,12 @@ def cv_polynomial_degree(key: jax.Array, x, y, degrees: Sequence[int], *, k: int
     References:
       [MEDL] Ch. 2, Sec. 2.5 (polynomial fit and k-fold cross-validation, Figs. 2.9-2.11).
     """
-    func = "validation.cv_polynomial_degree"
+    func = "metrics.cv_polynomial_degree"
     F, masks = _features(func, x, degrees)
     checks.check_dtype_floating(func, "y", y)
 
     def at(mask):
-        fit = lambda X, y, w: linear.fit_least_squares(X * mask[None, :], y, ridge=ridge, weights=w)
+        fit = lambda X, y, w: estimators.fit_least_squares(X * mask[None, :], y, ridge=ridge, weights=w)
         loss = lambda params, X, y: _squared(params, X * mask[None, :], y)
         return cross_validate(key, fit, loss, F, y, k=k)
 
@@ -301,7 +301,7 @@ def complexity_curve(x_train, y_train, x_test, y_test, degrees: Sequence[int], *
     References:
       [MEDL] Ch. 2, Sec. 2.5 (generalisation, model complexity).
     """
-    func = "validation.complexity_curve"
+    func = "metrics.complexity_curve"
     F, masks = _features(func, x_train, degrees)
     G, _ = _features(func, x_test, degrees)
     if F.shape[1] != G.shape[1]:
@@ -310,7 +310,7 @@ def complexity_curve(x_train, y_train, x_test, y_test, degrees: Sequence[int], *
     checks.check_dtype_floating(func, "y_test", y_test)
 
     def at(mask):
-        params = linear.fit_least_squares(F * mask[None, :], y_train, ridge=ridge)
+        params = estimators.fit_least_squares(F * mask[None, :], y_train, ridge=ridge)
         tr = jnp.mean(_squared(params, F * mask[None, :], y_train))
         te = jnp.mean(_squared(params, G * mask[None, :], y_test))
         return tr, te

@@ -14,9 +14,9 @@ import numpy as np
 
 from mathdl import checks
 from mathdl.checks import Text
-from mathdl.linear._common import check_design, resolve_num_classes
-from mathdl.linear._least_squares import fit_least_squares
-from mathdl.linear._logistic import LogisticParams, fit_logistic, predict_logistic
+from mathdl.estimators._common import check_design, resolve_num_classes
+from mathdl.estimators._least_squares import fit_least_squares
+from mathdl.estimators._logistic import LogisticParams, fit_logistic, predict_logistic
 
 __all__ = ["fit_one_vs_one", "fit_one_vs_rest", "predict_one_vs_one", "predict_one_vs_rest"]
 
@@ -65,7 +65,7 @@ def fit_one_vs_rest(X, y, *, num_classes: int | None = None, base: str = "least_
       [MEDL] Ch. 2, Sec. 2.3 and Ch. 3, Sec. 3.3 (one-vs-all classifiers, Tables 2.1 and 3.1).
       Oracle in tests: ``sklearn.multiclass.OneVsRestClassifier`` and per-class NumPy fits.
     """
-    func = "linear.fit_one_vs_rest"
+    func = "estimators.fit_one_vs_rest"
     checks.check_choice(func, "base", base, _BASES)
     n, _ = check_design(func, X, y)
     K = resolve_num_classes(func, y, num_classes)
@@ -95,7 +95,7 @@ def predict_one_vs_rest(params, x) -> jax.Array:
     """
     p = np.shape(params.w)[-1]
     if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail("linear.predict_one_vs_rest", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
+        checks.fail("estimators.predict_one_vs_rest", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
     return jnp.moveaxis(jax.vmap(lambda prm: _scores(prm, x))(params), 0, -1)
 
 
@@ -130,7 +130,7 @@ def fit_one_vs_one(X, y, *, num_classes: int | None = None, base: str = "least_s
       [MEDL] Ch. 2, Sec. 2.3 (one-vs-one classifiers, Table 2.1).
       Oracle in tests: per-pair NumPy least squares on the subset of rows.
     """
-    func = "linear.fit_one_vs_one"
+    func = "estimators.fit_one_vs_one"
     checks.check_choice(func, "base", base, _BASES)
     check_design(func, X, y)
     K = resolve_num_classes(func, y, num_classes)
@@ -162,7 +162,7 @@ def predict_one_vs_one(params, x) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.3 (one-vs-one voting).
     """
-    func = "linear.predict_one_vs_one"
+    func = "estimators.predict_one_vs_one"
     M = np.shape(params.b)[0]
     K = int(round((1 + np.sqrt(1 + 8 * M)) / 2))
     if K * (K - 1) // 2 != M:

@@ -76,7 +76,7 @@ def init_autoencoder(key: jax.Array, p: int, m: int, *, init="glorot_uniform", d
     References:
       [MEDL] Ch. 3, Sec. 3.5 (shallow autoencoders); Ch. 5, Sec. 5.5 (initialisation).
     """
-    func = "autoencoders.init_autoencoder"
+    func = "models.init_autoencoder"
     for name, value in (("p", p), ("m", m)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
             checks.fail(func, name, "a positive int", value)
@@ -104,7 +104,7 @@ def encode(params: AutoencoderParams, x, *, activation: Callable | None = None) 
     References:
       [MEDL] Ch. 3, Sec. 3.5.
     """
-    return _act("autoencoders.encode", "activation", activation)(dense(params.encoder, x))
+    return _act("models.encode", "activation", activation)(dense(params.encoder, x))
 
 
 def decode(params: AutoencoderParams, z, *, activation: Callable | None = None) -> jax.Array:
@@ -125,7 +125,7 @@ def decode(params: AutoencoderParams, z, *, activation: Callable | None = None) 
     References:
       [MEDL] Ch. 3, Sec. 3.5.
     """
-    return _act("autoencoders.decode", "activation", activation)(dense(params.decoder, z))
+    return _act("models.decode", "activation", activation)(dense(params.decoder, z))
 
 
 def autoencoder(
@@ -209,7 +209,7 @@ def corrupt(key: jax.Array, x, *, noise_std: float = 0.0, drop_rate: float = 0.0
     References:
       [MEDL] Ch. 3, Sec. 3.5 (denoising autoencoders, Fig. 3.15).
     """
-    func = "autoencoders.corrupt"
+    func = "models.corrupt"
     checks.check_dtype_floating(func, "x", x)
     checks.check_positive(func, "noise_std", noise_std, strict=False)
     checks.check_range(func, "drop_rate", drop_rate, 0.0, 1.0)
@@ -291,7 +291,7 @@ def interpolate_latent(
     References:
       [MEDL] Ch. 3, Sec. 3.5 (interpolation in the latent space, Fig. 3.16).
     """
-    func = "autoencoders.interpolate_latent"
+    func = "models.interpolate_latent"
     checks.check_same_shape(func, "x_i", x_i, "x_j", x_j)
     checks.check_rank(func, "lambdas", lambdas, 1)
     checks.check_dtype_floating(func, "lambdas", lambdas)

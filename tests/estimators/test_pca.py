@@ -1,4 +1,4 @@
-"""Tests for PCA and the low-rank SVD approximation (mathdl.unsupervised._pca)."""
+"""Tests for PCA and the low-rank SVD approximation (mathdl.estimators._pca)."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-from mathdl import data, unsupervised
+from mathdl import data, estimators
 from tests._tolerances import tol
 
 
@@ -18,7 +18,7 @@ def test_pca_worked_value():
     Along (1,1)/sqrt2 the scores are +-2 sqrt2, 0, 0: variance (8+8)/4 = 4; along (1,-1)/sqrt2: +-sqrt2, variance 1.
     """
     X = jnp.array([[2.0, 2.0], [-2.0, -2.0], [1.0, -1.0], [-1.0, 1.0]])
-    r = unsupervised.pca(X, 2)
+    r = estimators.pca(X, 2)
     np.testing.assert_allclose(np.asarray(r.mean), [0.0, 0.0], atol=1e-15)
     np.testing.assert_allclose(np.asarray(r.explained_variance), [4.0, 1.0], **tol(np.float64, composite=True))
     np.testing.assert_allclose(np.asarray(r.explained_variance_ratio), [0.8, 0.2], **tol(np.float64, composite=True))
@@ -33,14 +33,14 @@ def test_pca_matches_sklearn_on_breast_cancer():
 
     X = data.load("breast_cancer").X.astype(np.float64)
     ref = PCA(n_components=5, svd_solver="full").fit(X)
-    ours = unsupervised.pca(jnp.asarray(X), 5, ddof=1)  # ddof=1: sklearn divides by n - 1
+    ours = estimators.pca(jnp.asarray(X), 5, ddof=1)  # ddof=1: sklearn divides by n - 1
     signs = np.sign(np.sum(np.asarray(ours.components) * ref.components_, axis=1))
     np.testing.assert_allclose(np.asarray(ours.components) * signs[:, None], ref.components_, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(np.asarray(ours.explained_variance), ref.explained_variance_, rtol=1e-6)
     np.testing.assert_allclose(np.asarray(ours.explained_variance_ratio), ref.explained_variance_ratio_, rtol=1e-6)
     np.testing.assert_allclose(np.asarray(ours.singular_values), ref.singular_values_, rtol=1e-6)
     np.testing.assert_allclose(np.asarray(ours.scores) * signs[None, :], ref.transform(X), rtol=1e-6, atol=1e-6)
-    book = unsupervised.pca(jnp.asarray(X), 5)  # ddof=0, the book's 1/n
+    book = estimators.pca(jnp.asarray(X), 5)  # ddof=0, the book's 1/n
     np.testing.assert_allclose(
         np.asarray(book.explained_variance) * len(X) / (len(X) - 1), ref.explained_variance_, rtol=1e-6
     )
@@ -52,48 +52,48 @@ def test_pca_properties(seed, m):
     """Properties: orthonormal components; scores = transform(X); full-rank reconstruct is exact; ratios sum <= 1."""
     rng = np.random.default_rng(seed)
     X = jnp.asarray(rng.normal(size=(12, 4)) @ rng.normal(size=(4, 4)) + 3.0)
-    r = unsupervised.pca(X, m)
+    r = estimators.pca(X, m)
     V = np.asarray(r.components)
     np.testing.assert_allclose(V @ V.T, np.eye(m), atol=1e-12)
-    np.testing.assert_allclose(np.asarray(unsupervised.pca_transform(r, X)), np.asarray(r.scores), atol=1e-10)
+    np.testing.assert_allclose(np.asarray(estimators.pca_transform(r, X)), np.asarray(r.scores), atol=1e-10)
     assert float(jnp.sum(r.explained_variance_ratio)) <= 1 + 1e-12
     assert np.all(np.diff(np.asarray(r.explained_variance)) <= 1e-12)
-    full = unsupervised.pca(X, 4)
-    np.testing.assert_allclose(np.asarray(unsupervised.pca_reconstruct(full, full.scores)), np.asarray(X), atol=1e-10)
+    full = estimators.pca(X, 4)
+    np.testing.assert_allclose(np.asarray(estimators.pca_reconstruct(full, full.scores)), np.asarray(X), atol=1e-10)
     assert float(jnp.sum(full.explained_variance_ratio)) == pytest.approx(1.0, abs=1e-12)
 
 
 def test_pca_transforms(getkey):
     """Transforms: jit == eager; vmap of transform/reconstruct over examples == batch; check_grads order 2."""
     X = jax.random.normal(getkey(), (10, 3))
-    r = unsupervised.pca(X, 2)
-    rj = jax.jit(unsupervised.pca, static_argnums=1)(X, 2)
+    r = estimators.pca(X, 2)
+    rj = jax.jit(estimators.pca, static_argnums=1)(X, 2)
     for a, b in zip(r, rj, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), **tol(np.float64, composite=True))
-    Z = unsupervised.pca_transform(r, X)
+    Z = estimators.pca_transform(r, X)
     np.testing.assert_allclose(
-        np.asarray(jax.vmap(unsupervised.pca_transform, (None, 0))(r, X)), np.asarray(Z), **tol(np.float64)
+        np.asarray(jax.vmap(estimators.pca_transform, (None, 0))(r, X)), np.asarray(Z), **tol(np.float64)
     )
     np.testing.assert_allclose(
-        np.asarray(jax.vmap(unsupervised.pca_reconstruct, (None, 0))(r, Z)),
-        np.asarray(unsupervised.pca_reconstruct(r, Z)),
+        np.asarray(jax.vmap(estimators.pca_reconstruct, (None, 0))(r, Z)),
+        np.asarray(estimators.pca_reconstruct(r, Z)),
         **tol(np.float64),
     )
-    check_grads(lambda X: unsupervised.pca_transform(r, X), (X,), order=2)
-    check_grads(lambda X: unsupervised.pca(X, 2).explained_variance, (X,), order=2, modes=["rev"])
+    check_grads(lambda X: estimators.pca_transform(r, X), (X,), order=2)
+    check_grads(lambda X: estimators.pca(X, 2).explained_variance, (X,), order=2, modes=["rev"])
 
 
 def test_total_variance_gradient_is_analytic(getkey):
     """Transforms: with m = p, sum of explained variance = ||X_c||^2 / n, whose gradient is 2 X_c / n (analytic)."""
     X = jax.random.normal(getkey(), (7, 3))
-    g = jax.grad(lambda X: jnp.sum(unsupervised.pca(X, 3).explained_variance))(X)
+    g = jax.grad(lambda X: jnp.sum(estimators.pca(X, 3).explained_variance))(X)
     Xc = X - X.mean(0, keepdims=True)
     np.testing.assert_allclose(np.asarray(g), np.asarray(2 * Xc / 7), **tol(np.float64, composite=True))
 
 
 def test_pca_constant_data_gives_nan_ratio():
     """Value problem: all rows equal -> total variance 0, ratios 0/0 = NaN; variances 0 and scores 0."""
-    r = unsupervised.pca(jnp.ones((5, 3)), 2)
+    r = estimators.pca(jnp.ones((5, 3)), 2)
     assert np.all(np.isnan(np.asarray(r.explained_variance_ratio)))
     np.testing.assert_array_equal(np.asarray(r.explained_variance), 0.0)
     np.testing.assert_array_equal(np.asarray(r.scores), 0.0)
@@ -102,7 +102,7 @@ def test_pca_constant_data_gives_nan_ratio():
 def test_svd_approximation_worked_value():
     """Worked value: diag(3, 2, 1) at rank 1: X_1 = diag(3,0,0), error (4+1)/14, storage 1*(1+3+3) = 7."""
     X = jnp.diag(jnp.array([3.0, 2.0, 1.0]))
-    a = unsupervised.svd_approximation(X, 1)
+    a = estimators.svd_approximation(X, 1)
     np.testing.assert_allclose(np.asarray(a.approximation), np.diag([3.0, 0.0, 0.0]), atol=1e-14)
     np.testing.assert_allclose(float(a.relative_error), 5 / 14, rtol=1e-14)
     assert a.storage == 7
@@ -114,7 +114,7 @@ def test_eckart_young(seed, m):
     """Eckart-Young (oracle: NumPy SVD, random rank-m competitors): ||X - X_m||_F^2 = sum_{i>m} s_i^2, and minimal."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(8, 6))
-    a = unsupervised.svd_approximation(jnp.asarray(X), m)
+    a = estimators.svd_approximation(jnp.asarray(X), m)
     s = np.linalg.svd(X, compute_uv=False)
     err = np.sum((X - np.asarray(a.approximation)) ** 2)
     np.testing.assert_allclose(err, np.sum(s[m:] ** 2), rtol=1e-10, atol=1e-12)
@@ -130,66 +130,66 @@ def test_eckart_young(seed, m):
 def test_svd_transforms_and_zero_matrix(getkey):
     """Transforms: jit == eager; vmap over a stack == loop; check_grads. Edge: the zero matrix has error 0 (exact)."""
     Xs = jax.random.normal(getkey(), (3, 5, 4))
-    f = lambda X: unsupervised.svd_approximation(X, 2).approximation  # noqa: E731
+    f = lambda X: estimators.svd_approximation(X, 2).approximation  # noqa: E731
     loop = np.stack([np.asarray(f(X)) for X in Xs])
     np.testing.assert_allclose(np.asarray(jax.vmap(f)(Xs)), loop, **tol(np.float64, composite=True))
     np.testing.assert_allclose(np.asarray(jax.jit(f)(Xs[0])), loop[0], **tol(np.float64, composite=True))
     # distinct singular values (3, 2, 1 after a rotation): the SVD is differentiable there
     Q = jnp.linalg.qr(Xs[0])[0]
     A = Q[:, :3] @ jnp.diag(jnp.array([3.0, 2.0, 1.0])) @ jnp.linalg.qr(Xs[1][:3, :3])[0]
-    check_grads(lambda A: unsupervised.svd_approximation(A, 2).approximation, (A,), order=1, modes=["rev"])
-    z = unsupervised.svd_approximation(jnp.zeros((3, 4)), 2)
+    check_grads(lambda A: estimators.svd_approximation(A, 2).approximation, (A,), order=1, modes=["rev"])
+    z = estimators.svd_approximation(jnp.zeros((3, 4)), 2)
     assert float(z.relative_error) == 0.0
     np.testing.assert_array_equal(np.asarray(z.approximation), 0.0)
-    assert unsupervised.svd_approximation(jnp.zeros((3, 4)), 3).storage == 3 * 8
+    assert estimators.svd_approximation(jnp.zeros((3, 4)), 3).storage == 3 * 8
 
 
 @pytest.mark.parametrize(
     "call,exc,match",
     [
         (
-            lambda: unsupervised.pca(jnp.ones((4, 3)), 4),
+            lambda: estimators.pca(jnp.ones((4, 3)), 4),
             ValueError,
-            r"unsupervised.pca: argument `m` expected a rank in \[1, min\(n, p\)\] = \[1, 3\], got 4",
+            r"estimators.pca: argument `m` expected a rank in \[1, min\(n, p\)\] = \[1, 3\], got 4",
         ),
-        (lambda: unsupervised.pca(jnp.ones((4, 3)), 0), ValueError, r"argument `m` expected a rank in"),
+        (lambda: estimators.pca(jnp.ones((4, 3)), 0), ValueError, r"argument `m` expected a rank in"),
         (
-            lambda: unsupervised.pca(jnp.ones((4, 3)), 2.0),
+            lambda: estimators.pca(jnp.ones((4, 3)), 2.0),
             TypeError,
             r"argument `m` expected a static Python int, got float",
         ),
         (
-            lambda: unsupervised.pca(jnp.ones((4, 3), jnp.int32), 2),
+            lambda: estimators.pca(jnp.ones((4, 3), jnp.int32), 2),
             TypeError,
             r"argument `X` expected a floating-point array",
         ),
-        (lambda: unsupervised.pca(jnp.ones(4), 1), ValueError, r"argument `X` expected rank 2"),
+        (lambda: estimators.pca(jnp.ones(4), 1), ValueError, r"argument `X` expected rank 2"),
         (
-            lambda: unsupervised.pca(jnp.ones((4, 3)), 2, ddof=2),
+            lambda: estimators.pca(jnp.ones((4, 3)), 2, ddof=2),
             ValueError,
             r"argument `ddof` expected one of \[0, 1\], got 2",
         ),
         (
-            lambda: unsupervised.pca(jnp.ones((1, 3)), 1, ddof=1),
+            lambda: estimators.pca(jnp.ones((1, 3)), 1, ddof=1),
             ValueError,
             r"argument `X` expected at least 2 rows for ddof=1",
         ),
         (
-            lambda: unsupervised.pca_transform(unsupervised.pca(jnp.eye(3), 2), jnp.ones((2, 4))),
+            lambda: estimators.pca_transform(estimators.pca(jnp.eye(3), 2), jnp.ones((2, 4))),
             ValueError,
-            r"unsupervised.pca_transform: argument `X` expected last axis of size p=3, got shape \(2, 4\)",
+            r"estimators.pca_transform: argument `X` expected last axis of size p=3, got shape \(2, 4\)",
         ),
         (
-            lambda: unsupervised.pca_reconstruct(unsupervised.pca(jnp.eye(3), 2), jnp.ones(3)),
+            lambda: estimators.pca_reconstruct(estimators.pca(jnp.eye(3), 2), jnp.ones(3)),
             ValueError,
-            r"unsupervised.pca_reconstruct: argument `Z` expected last axis of size m=2, got shape \(3,\)",
+            r"estimators.pca_reconstruct: argument `Z` expected last axis of size m=2, got shape \(3,\)",
         ),
         (
-            lambda: unsupervised.svd_approximation(jnp.ones((2, 5)), 3),
+            lambda: estimators.svd_approximation(jnp.ones((2, 5)), 3),
             ValueError,
-            r"unsupervised.svd_approximation: argument `m` expected a rank in \[1, min\(n, p\)\] = \[1, 2\], got 3",
+            r"estimators.svd_approximation: argument `m` expected a rank in \[1, min\(n, p\)\] = \[1, 2\], got 3",
         ),
-        (lambda: unsupervised.svd_approximation(jnp.ones((2, 5, 3)), 1), ValueError, r"argument `X` expected rank 2"),
+        (lambda: estimators.svd_approximation(jnp.ones((2, 5, 3)), 1), ValueError, r"argument `X` expected rank 2"),
     ],
 )
 def test_bad_input(call, exc, match):

@@ -1,4 +1,4 @@
-"""Tests of mathdl.linear least squares, ridge, polynomial features, GD and robust regression."""
+"""Tests of mathdl.estimators least squares, ridge, polynomial features, GD and robust regression."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-from mathdl import linear
+from mathdl import estimators
 from tests._tolerances import tol
 
 JIT = [lambda f: f, jax.jit]
@@ -26,7 +26,7 @@ def test_exact_line_by_hand():
     """By hand: three points on y = 1 + 2x give b = 1, w = 2 exactly ([MEDL] Sec. 2.3)."""
     X = np.array([[0.0], [1.0], [2.0]])
     y = np.array([1.0, 3.0, 5.0])
-    p = linear.fit_least_squares(X, y)
+    p = estimators.fit_least_squares(X, y)
     np.testing.assert_allclose(p.b, 1.0, **tol(np.float64, composite=True))
     np.testing.assert_allclose(p.w, [2.0], **tol(np.float64, composite=True))
 
@@ -34,7 +34,7 @@ def test_exact_line_by_hand():
 def test_normal_equations_hold():
     """[MEDL] Sec. 2.3: at the least-squares solution X~^T (y - X~ theta) = 0."""
     X, y = _data()
-    p = linear.fit_least_squares(X, y)
+    p = estimators.fit_least_squares(X, y)
     Xt = np.hstack([np.ones((len(y), 1)), X])
     resid = y - Xt @ np.concatenate([[p.b], p.w])
     np.testing.assert_allclose(Xt.T @ resid, 0.0, atol=1e-10)
@@ -44,7 +44,7 @@ def test_ridge_normal_equations_unpenalised_intercept():
     """Ridge with an unpenalised intercept: (X~^T X~ + lambda D) theta = X~^T y with D = diag(0, 1, ..., 1)."""
     X, y = _data(1)
     lam = 2.5
-    p = linear.fit_least_squares(X, y, ridge=lam)
+    p = estimators.fit_least_squares(X, y, ridge=lam)
     Xt = np.hstack([np.ones((len(y), 1)), X])
     D = np.diag([0.0, 1.0, 1.0, 1.0])
     theta = np.concatenate([[p.b], p.w])
@@ -59,7 +59,7 @@ def test_matches_sklearn(ridge):
 
     X, y = _data(2)
     ref = LinearRegression().fit(X, y) if ridge == 0 else Ridge(alpha=ridge, solver="svd").fit(X, y)
-    p = linear.fit_least_squares(X, y, ridge=ridge)
+    p = estimators.fit_least_squares(X, y, ridge=ridge)
     np.testing.assert_allclose(p.w, ref.coef_, rtol=1e-6)
     np.testing.assert_allclose(p.b, ref.intercept_, rtol=1e-6)
 
@@ -70,12 +70,12 @@ def test_weights_match_sklearn_sample_weight_and_subset():
 
     X, y = _data(3)
     wts = np.random.default_rng(3).uniform(0.2, 2.0, size=len(y))
-    p = linear.fit_least_squares(X, y, ridge=1.0, weights=wts)
+    p = estimators.fit_least_squares(X, y, ridge=1.0, weights=wts)
     ref = Ridge(alpha=1.0, solver="svd").fit(X, y, sample_weight=wts)
     np.testing.assert_allclose(p.w, ref.coef_, rtol=1e-6)
     mask = (np.arange(len(y)) % 3 != 0).astype(np.float64)
-    sub = linear.fit_least_squares(X[mask > 0], y[mask > 0])
-    masked = linear.fit_least_squares(X, y, weights=mask)
+    sub = estimators.fit_least_squares(X[mask > 0], y[mask > 0])
+    masked = estimators.fit_least_squares(X, y, weights=mask)
     np.testing.assert_allclose(masked.w, sub.w, rtol=1e-10)
     np.testing.assert_allclose(masked.b, sub.b, rtol=1e-10)
 
@@ -84,12 +84,12 @@ def test_multi_output_equals_columnwise():
     """Oracle: NumPy lstsq on [1, X] for each target column (the book's pinv fit of many outputs)."""
     X, y = _data(4)
     Y = np.stack([y, -2 * y + 1, X[:, 0]], axis=1)
-    p = linear.fit_least_squares(X, Y)
+    p = estimators.fit_least_squares(X, Y)
     Xt = np.hstack([np.ones((len(y), 1)), X])
     ref = np.linalg.lstsq(Xt, Y, rcond=None)[0]
     np.testing.assert_allclose(p.b, ref[0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(p.w, ref[1:], rtol=1e-9, atol=1e-12)
-    assert linear.predict_linear(p, X).shape == Y.shape
+    assert estimators.predict_linear(p, X).shape == Y.shape
 
 
 # ----------------------------------------------------------------- transforms
@@ -97,8 +97,8 @@ def test_multi_output_equals_columnwise():
 def test_jit_equals_eager(wrap):
     """jit == eager (both must equal the sklearn-checked eager fit)."""
     X, y = _data(5)
-    f = wrap(lambda X, y: linear.fit_least_squares(X, y, ridge=0.5))
-    ref = linear.fit_least_squares(X, y, ridge=0.5)
+    f = wrap(lambda X, y: estimators.fit_least_squares(X, y, ridge=0.5))
+    ref = estimators.fit_least_squares(X, y, ridge=0.5)
     np.testing.assert_allclose(f(X, y).w, ref.w, **tol(np.float64, composite=True))
 
 
@@ -106,9 +106,9 @@ def test_vmap_over_ridge_equals_loop():
     """vmap over a grid of ridge strengths == a Python loop of separate fits."""
     X, y = _data(6)
     lams = jnp.array([0.0, 0.3, 3.0, 30.0])
-    batched = jax.vmap(lambda lam: linear.fit_least_squares(X, y, ridge=lam))(lams)
+    batched = jax.vmap(lambda lam: estimators.fit_least_squares(X, y, ridge=lam))(lams)
     for i, lam in enumerate([0.0, 0.3, 3.0, 30.0]):
-        np.testing.assert_allclose(batched.w[i], linear.fit_least_squares(X, y, ridge=lam).w, rtol=1e-10)
+        np.testing.assert_allclose(batched.w[i], estimators.fit_least_squares(X, y, ridge=lam).w, rtol=1e-10)
 
 
 def test_gradient_wrt_targets_is_pseudo_inverse():
@@ -116,9 +116,9 @@ def test_gradient_wrt_targets_is_pseudo_inverse():
     X, y = _data(7, n=12, p=2)
     Xt = np.hstack([np.ones((12, 1)), X])
     pinv = np.linalg.pinv(Xt)
-    g = jax.jit(jax.grad(lambda y: linear.fit_least_squares(X, y).w[1]))(y)
+    g = jax.jit(jax.grad(lambda y: estimators.fit_least_squares(X, y).w[1]))(y)
     np.testing.assert_allclose(g, pinv[2], rtol=1e-9, atol=1e-12)
-    f = jax.jit(lambda y, lam: linear.fit_least_squares(X[:6], y, ridge=lam).w)  # jit: one trace per order
+    f = jax.jit(lambda y, lam: estimators.fit_least_squares(X[:6], y, ridge=lam).w)  # jit: one trace per order
     check_grads(f, (y[:6], 0.7), order=2, modes=("rev",))
 
 
@@ -127,9 +127,9 @@ def test_gradient_wrt_targets_is_pseudo_inverse():
 def test_ridge_shrinks_weights(seed, lam):
     """Property: ||w_lambda|| is non-increasing in lambda and below the least-squares ||w||."""
     X, y = _data(seed, n=15, p=4)
-    n0 = np.linalg.norm(linear.fit_least_squares(X, y).w)
-    n1 = np.linalg.norm(linear.fit_least_squares(X, y, ridge=lam).w)
-    n2 = np.linalg.norm(linear.fit_least_squares(X, y, ridge=2 * lam).w)
+    n0 = np.linalg.norm(estimators.fit_least_squares(X, y).w)
+    n1 = np.linalg.norm(estimators.fit_least_squares(X, y, ridge=lam).w)
+    n2 = np.linalg.norm(estimators.fit_least_squares(X, y, ridge=2 * lam).w)
     assert n2 <= n1 + 1e-12 <= n0 + 2e-12
 
 
@@ -137,8 +137,8 @@ def test_ridge_shrinks_weights(seed, lam):
 def test_residual_orthogonal_to_columns(seed):
     """Property: least-squares residuals sum to zero and are orthogonal to every column."""
     X, y = _data(seed, n=10, p=3)
-    p = linear.fit_least_squares(X, y)
-    r = y - np.asarray(linear.predict_linear(p, X))
+    p = estimators.fit_least_squares(X, y)
+    r = y - np.asarray(estimators.predict_linear(p, X))
     np.testing.assert_allclose([r.sum(), *(X.T @ r)], 0.0, atol=1e-9)
 
 
@@ -147,7 +147,7 @@ def test_collinear_design_gives_minimum_norm():
     """Edge: duplicated column -> the minimum-norm split w = (1, 1) for y = 2x, never inf."""
     x = np.linspace(-1, 1, 9)
     X = np.stack([x, x], axis=1)
-    p = linear.fit_least_squares(X, 2 * x)
+    p = estimators.fit_least_squares(X, 2 * x)
     np.testing.assert_allclose(p.w, [1.0, 1.0], rtol=1e-10)
     assert np.isfinite(p.b)
 
@@ -156,19 +156,19 @@ def test_fewer_rows_than_columns_gives_minimum_norm():
     """Edge: n < p -> the minimum-norm interpolant, equal to NumPy's pinv on centred data."""
     rng = np.random.default_rng(8)
     X, y = rng.normal(size=(4, 7)), rng.normal(size=4)
-    p = linear.fit_least_squares(X, y)
+    p = estimators.fit_least_squares(X, y)
     Xc, yc = X - X.mean(0), y - y.mean()
     np.testing.assert_allclose(p.w, np.linalg.pinv(Xc) @ yc, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(linear.predict_linear(p, X), y, rtol=1e-9)
+    np.testing.assert_allclose(estimators.predict_linear(p, X), y, rtol=1e-9)
 
 
 def test_zero_design_and_degree_zero_are_constant_models():
     """Edge: an all-zero X (rank 0) gives w = 0 and b = mean(y); zero columns give the same."""
     y = np.array([1.0, 2.0, 6.0])
-    p = linear.fit_least_squares(np.zeros((3, 2)), y)
+    p = estimators.fit_least_squares(np.zeros((3, 2)), y)
     np.testing.assert_allclose(p.w, 0.0)
     np.testing.assert_allclose(p.b, 3.0)
-    p0 = linear.fit_least_squares(np.zeros((3, 0)), y)
+    p0 = estimators.fit_least_squares(np.zeros((3, 0)), y)
     np.testing.assert_allclose(p0.b, 3.0)
 
 
@@ -176,26 +176,26 @@ def test_bad_inputs_raise():
     """Bad input: rank, lengths, dtype, negative ridge, NaN (with its index)."""
     X, y = _data()
     with pytest.raises(ValueError, match=r"argument `X` expected rank 2, got '?shape \(40,\) \(rank 1\)'?"):
-        linear.fit_least_squares(X[:, 0], y)
+        estimators.fit_least_squares(X[:, 0], y)
     with pytest.raises(ValueError, match=r"argument `y` expected 40 rows"):
-        linear.fit_least_squares(X, y[:-1])
+        estimators.fit_least_squares(X, y[:-1])
     with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array, got '?dtype int32'?"):
-        linear.fit_least_squares(X.astype(np.int32), y)
+        estimators.fit_least_squares(X.astype(np.int32), y)
     with pytest.raises(ValueError, match=r"argument `ridge` expected a value >= 0, got -1.0"):
-        linear.fit_least_squares(X, y, ridge=-1.0)
+        estimators.fit_least_squares(X, y, ridge=-1.0)
     Xn = X.copy()
     Xn[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"argument `X` expected finite values, got nan at index \(5, 2\)"):
-        linear.fit_least_squares(Xn, y)
+        estimators.fit_least_squares(Xn, y)
     with pytest.raises(ValueError, match=r"predict_linear: argument `x` expected last axis of size 3"):
-        linear.predict_linear(linear.fit_least_squares(X, y), np.ones(4))
+        estimators.predict_linear(estimators.fit_least_squares(X, y), np.ones(4))
 
 
 # ----------------------------------------------------------------- polynomial features
 def test_polynomial_features_by_hand():
     """By hand: (2, 3) with degree 2 -> (x1, x2, x1^2, x1 x2, x2^2) = (2, 3, 4, 6, 9); scalar: (x, x^2, x^3)."""
-    np.testing.assert_array_equal(linear.polynomial_features(jnp.array([2.0, 3.0]), 2), [2, 3, 4, 6, 9])
-    np.testing.assert_array_equal(linear.polynomial_features(jnp.array([[2.0]]), 3), [[2, 4, 8]])
+    np.testing.assert_array_equal(estimators.polynomial_features(jnp.array([2.0, 3.0]), 2), [2, 3, 4, 6, 9])
+    np.testing.assert_array_equal(estimators.polynomial_features(jnp.array([[2.0]]), 3), [[2, 4, 8]])
 
 
 @pytest.mark.parametrize("p,degree", [(1, 9), (2, 3), (2, 8), (3, 2)])
@@ -205,31 +205,31 @@ def test_polynomial_features_match_sklearn(p, degree):
 
     x = np.random.default_rng(p).uniform(-1, 1, size=(6, p))
     ref = PolynomialFeatures(degree, include_bias=False).fit_transform(x)
-    np.testing.assert_allclose(linear.polynomial_features(x, degree), ref, rtol=1e-12)
+    np.testing.assert_allclose(estimators.polynomial_features(x, degree), ref, rtol=1e-12)
 
 
 def test_polynomial_features_transforms():
     """vmap == batch call; jax.grad of sum_k x^k is sum_k k x^(k-1); check_grads order 2."""
     x = jnp.linspace(-1.0, 1.0, 5)[:, None]
     np.testing.assert_allclose(
-        jax.vmap(lambda r: linear.polynomial_features(r, 4))(x), linear.polynomial_features(x, 4)
+        jax.vmap(lambda r: estimators.polynomial_features(r, 4))(x), estimators.polynomial_features(x, 4)
     )
-    g = jax.jit(jax.grad(lambda t: jnp.sum(linear.polynomial_features(t[None], 4))))(0.5)
+    g = jax.jit(jax.grad(lambda t: jnp.sum(estimators.polynomial_features(t[None], 4))))(0.5)
     np.testing.assert_allclose(g, 1 + 2 * 0.5 + 3 * 0.25 + 4 * 0.125, rtol=1e-12)
-    check_grads(jax.jit(lambda t: linear.polynomial_features(t, 3)), (jnp.array([0.3, -0.7]),), order=2)
+    check_grads(jax.jit(lambda t: estimators.polynomial_features(t, 3)), (jnp.array([0.3, -0.7]),), order=2)
 
 
 def test_polynomial_features_edges():
     """Edge/bad: degree 0 gives zero columns; negative, non-int degree and rank-0 x are refused."""
-    assert linear.polynomial_features(jnp.ones((4, 2)), 0).shape == (4, 0)
+    assert estimators.polynomial_features(jnp.ones((4, 2)), 0).shape == (4, 0)
     with pytest.raises(ValueError, match=r"argument `degree` expected a non-negative int, got -1"):
-        linear.polynomial_features(jnp.ones((4, 1)), -1)
+        estimators.polynomial_features(jnp.ones((4, 1)), -1)
     with pytest.raises(ValueError, match=r"argument `degree` expected a non-negative int, got 2.5"):
-        linear.polynomial_features(jnp.ones((4, 1)), 2.5)
+        estimators.polynomial_features(jnp.ones((4, 1)), 2.5)
     with pytest.raises(ValueError, match=r"argument `degree` expected a non-negative int, got True"):
-        linear.polynomial_features(jnp.ones((4, 1)), True)
+        estimators.polynomial_features(jnp.ones((4, 1)), True)
     with pytest.raises(ValueError, match=r"argument `x` expected rank >= 1"):
-        linear.polynomial_features(jnp.array(1.0), 2)
+        estimators.polynomial_features(jnp.array(1.0), 2)
 
 
 # ----------------------------------------------------------------- gradient descent
@@ -242,7 +242,7 @@ def test_gd_matches_numpy_loop():
         r = y - Xt @ theta
         hist.append(0.5 * np.mean(r**2))
         theta = theta + 0.1 * Xt.T @ r / 20
-    fit = linear.fit_linear_gd(X, y, learning_rate=0.1, num_steps=25)
+    fit = estimators.fit_linear_gd(X, y, learning_rate=0.1, num_steps=25)
     np.testing.assert_allclose(fit.loss_history[:25], hist, rtol=1e-12)
     np.testing.assert_allclose(fit.path[-1], theta, rtol=1e-12)
     np.testing.assert_allclose(fit.params.w, theta[1:], rtol=1e-12)
@@ -253,9 +253,9 @@ def test_standardised_gd_converges_faster_to_least_squares():
     rng = np.random.default_rng(10)
     X = np.stack([rng.normal(2, 2, 1000), rng.normal(1, 1, 1000)], axis=1)
     y = 2 * X[:, 0] + 0.5 * X[:, 1] + 0.01 * rng.normal(size=1000)
-    ls = linear.fit_least_squares(X, y)
-    raw = linear.fit_linear_gd(X, y, learning_rate=0.05, num_steps=200)
-    std = linear.fit_linear_gd(X, y, learning_rate=0.5, num_steps=200, standardize=True)
+    ls = estimators.fit_least_squares(X, y)
+    raw = estimators.fit_linear_gd(X, y, learning_rate=0.05, num_steps=200)
+    std = estimators.fit_linear_gd(X, y, learning_rate=0.5, num_steps=200, standardize=True)
     np.testing.assert_allclose(std.params.w, ls.w, rtol=1e-6)
     assert std.loss_history[-1] < raw.loss_history[-1]
     assert np.all(np.diff(np.asarray(std.loss_history)) <= 1e-15)  # monotone for alpha < 2/L
@@ -264,17 +264,19 @@ def test_standardised_gd_converges_faster_to_least_squares():
 def test_gd_jit_and_bad_inputs():
     """jit == eager; bad: non-positive rate, zero steps, int X, wrong y length, no-intercept keeps b = 0."""
     X, y = _data(11, n=10, p=2)
-    f = jax.jit(lambda X, y: linear.fit_linear_gd(X, y, learning_rate=0.1, num_steps=5))
-    np.testing.assert_allclose(f(X, y).params.w, linear.fit_linear_gd(X, y, learning_rate=0.1, num_steps=5).params.w)
-    assert linear.fit_linear_gd(X, y, learning_rate=0.1, num_steps=5, intercept=False).params.b == 0.0
+    f = jax.jit(lambda X, y: estimators.fit_linear_gd(X, y, learning_rate=0.1, num_steps=5))
+    np.testing.assert_allclose(
+        f(X, y).params.w, estimators.fit_linear_gd(X, y, learning_rate=0.1, num_steps=5).params.w
+    )
+    assert estimators.fit_linear_gd(X, y, learning_rate=0.1, num_steps=5, intercept=False).params.b == 0.0
     with pytest.raises(ValueError, match=r"argument `learning_rate` expected a value > 0, got 0.0"):
-        linear.fit_linear_gd(X, y, learning_rate=0.0, num_steps=5)
+        estimators.fit_linear_gd(X, y, learning_rate=0.0, num_steps=5)
     with pytest.raises(ValueError, match=r"argument `num_steps` expected a positive int, got 0"):
-        linear.fit_linear_gd(X, y, learning_rate=0.1, num_steps=0)
+        estimators.fit_linear_gd(X, y, learning_rate=0.1, num_steps=0)
     with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array"):
-        linear.fit_linear_gd(X.astype(np.int64), y, learning_rate=0.1, num_steps=5)
+        estimators.fit_linear_gd(X.astype(np.int64), y, learning_rate=0.1, num_steps=5)
     with pytest.raises(ValueError, match=r"argument `y` expected 10 rows"):
-        linear.fit_linear_gd(X, y[:3], learning_rate=0.1, num_steps=5)
+        estimators.fit_linear_gd(X, y[:3], learning_rate=0.1, num_steps=5)
 
 
 # ----------------------------------------------------------------- robust regression
@@ -297,7 +299,7 @@ def test_huber_matches_scipy_minimize():
         return np.mean(np.where(r <= 1.0, 0.5 * r**2, r - 0.5))
 
     ref = minimize(obj, np.zeros(3), method="BFGS", options={"gtol": 1e-12}).x
-    fit = linear.fit_robust(X, y, loss="huber", delta=1.0)
+    fit = estimators.fit_robust(X, y, loss="huber", delta=1.0)
     np.testing.assert_allclose(np.concatenate([[fit.params.b], fit.params.w]), ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(fit.objective, obj(ref), rtol=1e-9)
     assert bool(fit.converged)
@@ -313,7 +315,7 @@ def test_absolute_loss_matches_quantile_regression_objective():
     X, y = _outlier_data()
     ref = QuantileRegressor(quantile=0.5, alpha=0.0, solver="highs").fit(X, y)
     ref_obj = np.mean(np.abs(y - ref.intercept_ - X @ ref.coef_))
-    fit = linear.fit_robust(X, y, loss="absolute", max_iter=500)
+    fit = estimators.fit_robust(X, y, loss="absolute", max_iter=500)
     assert float(fit.objective) <= ref_obj * (1 + 1e-6)
     assert float(fit.objective) >= ref_obj * (1 - 1e-9)  # the LP optimum is a lower bound
 
@@ -321,31 +323,31 @@ def test_absolute_loss_matches_quantile_regression_objective():
 def test_robust_worked_value_and_resistance():
     """By hand: with every residual below delta, Huber equals least squares; with outliers it stays near truth."""
     X, y = _data(13, n=30, p=2)
-    huber = linear.fit_robust(X, y, delta=100.0)
-    np.testing.assert_allclose(huber.params.w, linear.fit_least_squares(X, y).w, rtol=1e-10)
+    huber = estimators.fit_robust(X, y, delta=100.0)
+    np.testing.assert_allclose(huber.params.w, estimators.fit_least_squares(X, y).w, rtol=1e-10)
     Xo, yo = _outlier_data()
-    ls = linear.fit_least_squares(Xo, yo)
-    hub = linear.fit_robust(Xo, yo)
+    ls = estimators.fit_least_squares(Xo, yo)
+    hub = estimators.fit_robust(Xo, yo)
     assert abs(float(hub.params.b) - 1.0) < 0.2 < abs(float(ls.b) - 1.0)
 
 
 def test_robust_jit_vmap_and_bad_inputs():
     """jit == eager; vmap over targets == loop; bad: loss name, delta, max_iter, int X, NaN y."""
     X, y = _outlier_data()
-    f = jax.jit(lambda y: linear.fit_robust(X, y).params.w)
-    np.testing.assert_allclose(f(y), linear.fit_robust(X, y).params.w, rtol=1e-10)
+    f = jax.jit(lambda y: estimators.fit_robust(X, y).params.w)
+    np.testing.assert_allclose(f(y), estimators.fit_robust(X, y).params.w, rtol=1e-10)
     Y = np.stack([y, 2 * y])
-    batched = jax.vmap(lambda t: linear.fit_robust(X, t).params.w)(Y)
-    np.testing.assert_allclose(batched[1], linear.fit_robust(X, 2 * y).params.w, rtol=1e-8)
+    batched = jax.vmap(lambda t: estimators.fit_robust(X, t).params.w)(Y)
+    np.testing.assert_allclose(batched[1], estimators.fit_robust(X, 2 * y).params.w, rtol=1e-8)
     with pytest.raises(ValueError, match=r"argument `loss` expected one of \['huber', 'absolute'\], got 'l1'"):
-        linear.fit_robust(X, y, loss="l1")
+        estimators.fit_robust(X, y, loss="l1")
     with pytest.raises(ValueError, match=r"argument `delta` expected a value > 0, got 0"):
-        linear.fit_robust(X, y, delta=0)
+        estimators.fit_robust(X, y, delta=0)
     with pytest.raises(ValueError, match=r"argument `max_iter` expected a positive int, got 0"):
-        linear.fit_robust(X, y, max_iter=0)
+        estimators.fit_robust(X, y, max_iter=0)
     with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array"):
-        linear.fit_robust(X.astype(np.int32), y)
+        estimators.fit_robust(X.astype(np.int32), y)
     yn = y.copy()
     yn[7] = np.inf
     with pytest.raises(ValueError, match=r"argument `y` expected finite values, got inf at index \(7,\)"):
-        linear.fit_robust(X, yn)
+        estimators.fit_robust(X, yn)

@@ -1,4 +1,4 @@
-"""Tests of mathdl.linear logistic and softmax regression, decision rules, one-vs-rest and one-vs-one."""
+"""Tests of mathdl.estimators logistic and softmax regression, decision rules, one-vs-rest and one-vs-one."""
 
 import jax
 import jax.numpy as jnp
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-from mathdl import checks, linear
+from mathdl import checks, estimators
 
 
 def _binary(seed=0, n=60, p=3):
@@ -35,15 +35,15 @@ def _theta(params):
 def test_objective_at_zero_is_log2():
     """By hand: at b = 0, w = 0 every y-hat is 1/2, so the mean cross-entropy is log 2."""
     X, y = _binary()
-    zero = linear.LogisticParams(jnp.zeros(()), jnp.zeros(3))
-    np.testing.assert_allclose(linear.logistic_objective(zero, X, y), np.log(2.0), rtol=1e-14)
+    zero = estimators.LogisticParams(jnp.zeros(()), jnp.zeros(3))
+    np.testing.assert_allclose(estimators.logistic_objective(zero, X, y), np.log(2.0), rtol=1e-14)
 
 
 def test_gradient_and_hessian_formulas():
     """[MEDL] Sec. 3.1: grad = (1/n) sum (yhat - y) x~ (NumPy loop) equals jax.grad; Hessian equals jax.hessian, PSD."""
     X, y = _binary(1)
-    params = linear.LogisticParams(jnp.array(0.2), jnp.array([0.5, -1.0, 0.3]))
-    g, H = linear.logistic_gradient_hessian(params, X, y)
+    params = estimators.LogisticParams(jnp.array(0.2), jnp.array([0.5, -1.0, 0.3]))
+    g, H = estimators.logistic_gradient_hessian(params, X, y)
     g_loop = np.zeros(4)
     for xi, yi in zip(X, y, strict=True):
         xt = np.concatenate([[1.0], xi])
@@ -52,7 +52,7 @@ def test_gradient_and_hessian_formulas():
     np.testing.assert_allclose(g, g_loop, rtol=1e-12)
 
     def obj(theta):
-        return linear.logistic_objective(linear.LogisticParams(theta[0], theta[1:]), X, y)
+        return estimators.logistic_objective(estimators.LogisticParams(theta[0], theta[1:]), X, y)
 
     theta = jnp.array([0.2, 0.5, -1.0, 0.3])
     np.testing.assert_allclose(jax.jit(jax.grad(obj))(theta), g, rtol=1e-12)
@@ -68,7 +68,7 @@ def test_logistic_matches_sklearn_unpenalised():
 
     X, y = _binary(2)
     ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
-    fit = linear.fit_logistic(X, y)
+    fit = estimators.fit_logistic(X, y)
     assert bool(fit.converged) and not bool(fit.separable)
     np.testing.assert_allclose(_theta(fit.params), np.concatenate([ref.intercept_, ref.coef_[0]]), rtol=1e-4)
 
@@ -80,7 +80,7 @@ def test_logistic_l2_matches_sklearn_C():
     X, y = _binary(3)
     lam = 0.05
     ref = LogisticRegression(C=1 / (lam * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
-    fit = linear.fit_logistic(X, y, l2=lam)
+    fit = estimators.fit_logistic(X, y, l2=lam)
     np.testing.assert_allclose(_theta(fit.params), np.concatenate([ref.intercept_, ref.coef_[0]]), rtol=1e-4)
 
 
@@ -88,10 +88,10 @@ def test_logistic_l2_matches_sklearn_C():
 def test_gd_agrees_with_newton_and_jit():
     """Newton (IRLS) and gradient descent reach the same optimum; jit == eager."""
     X, y = _binary(4)
-    newton = linear.fit_logistic(X, y)
-    gd = linear.fit_logistic(X, y, method="gd", learning_rate=2.0, tol=1e-9)
+    newton = estimators.fit_logistic(X, y)
+    gd = estimators.fit_logistic(X, y, method="gd", learning_rate=2.0, tol=1e-9)
     np.testing.assert_allclose(_theta(gd.params), _theta(newton.params), rtol=1e-6)
-    jitted = jax.jit(lambda X, y: linear.fit_logistic(X, y))(X, y)
+    jitted = jax.jit(lambda X, y: estimators.fit_logistic(X, y))(X, y)
     np.testing.assert_allclose(_theta(jitted.params), _theta(newton.params), rtol=1e-10)
     assert int(newton.num_iter) < 15  # quadratic convergence
 
@@ -100,7 +100,7 @@ def test_vmap_over_weights_equals_loop():
     """vmap over row weights (e.g. bootstrap counts) == a Python loop of weighted fits."""
     X, y = _binary(5)
     W = np.random.default_rng(5).integers(0, 3, size=(3, len(y))).astype(np.float64)
-    fit = jax.jit(lambda w: linear.fit_logistic(X, y, weights=w).params.w)
+    fit = jax.jit(lambda w: estimators.fit_logistic(X, y, weights=w).params.w)
     batched = jax.vmap(fit)(W)
     for i in range(3):
         np.testing.assert_allclose(batched[i], fit(W[i]), rtol=1e-9)
@@ -111,19 +111,19 @@ def test_vmap_over_weights_equals_loop():
 def test_probabilities_in_unit_interval_and_threshold_rule(seed):
     """Property: y-hat in (0, 1); the 0.5 rule agrees with the sign of the logit."""
     rng = np.random.default_rng(seed)
-    params = linear.LogisticParams(jnp.array(rng.normal()), jnp.array(rng.normal(size=2)))
+    params = estimators.LogisticParams(jnp.array(rng.normal()), jnp.array(rng.normal(size=2)))
     x = rng.normal(size=(7, 2))
-    prob = linear.predict_logistic(params, x)
+    prob = estimators.predict_logistic(params, x)
     assert np.all((prob > 0) & (prob < 1))
     logit = x @ np.asarray(params.w) + float(params.b)
-    np.testing.assert_array_equal(linear.threshold_rule(prob), (logit > 0).astype(np.int32))
+    np.testing.assert_array_equal(estimators.threshold_rule(prob), (logit > 0).astype(np.int32))
 
 
 def test_separable_data_stay_finite_and_report_divergence():
     """Edge: separable data: finite params, separable=True, converged=False, ||w|| increasing."""
     x = np.linspace(-1, 1, 20)[:, None]
     y = (x[:, 0] > 0).astype(np.int32)
-    fit = linear.fit_logistic(x, y, max_iter=30)
+    fit = estimators.fit_logistic(x, y, max_iter=30)
     assert bool(fit.separable) and not bool(fit.converged)
     assert np.all(np.isfinite(_theta(fit.params)))
     norms = np.asarray(fit.norm_history)[: int(fit.num_iter) + 1]
@@ -133,10 +133,10 @@ def test_separable_data_stay_finite_and_report_divergence():
 def test_threshold_rule_worked_and_bad():
     """By hand: tau = 0.5 -> [0, 0, 1]; tau = 0.2 -> [0, 1, 1]; tau outside [0, 1] refused."""
     p = jnp.array([0.1, 0.5, 0.9])
-    np.testing.assert_array_equal(linear.threshold_rule(p), [0, 0, 1])
-    np.testing.assert_array_equal(linear.threshold_rule(p, threshold=0.2), [0, 1, 1])
+    np.testing.assert_array_equal(estimators.threshold_rule(p), [0, 0, 1])
+    np.testing.assert_array_equal(estimators.threshold_rule(p, threshold=0.2), [0, 1, 1])
     with pytest.raises(ValueError, match=r"argument `threshold` expected a value in \[0.0, 1.0\], got 1.5"):
-        linear.threshold_rule(p, threshold=1.5)
+        estimators.threshold_rule(p, threshold=1.5)
 
 
 def test_logistic_bad_inputs():
@@ -147,21 +147,21 @@ def test_logistic_bad_inputs():
     with pytest.raises(
         ValueError, match=r"fit_logistic: argument `y` expected labels in \{0, ..., 1\}, got 2 at index 11"
     ):
-        linear.fit_logistic(X, y_bad)
+        estimators.fit_logistic(X, y_bad)
     with pytest.raises(ValueError, match=r"argument `y` expected 60 rows"):
-        linear.fit_logistic(X, y[:-2])
+        estimators.fit_logistic(X, y[:-2])
     with pytest.raises(ValueError, match=r"argument `method` expected one of \['newton', 'gd'\], got 'bfgs'"):
-        linear.fit_logistic(X, y, method="bfgs")
+        estimators.fit_logistic(X, y, method="bfgs")
     with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array"):
-        linear.fit_logistic(X.astype(np.int32), y)
+        estimators.fit_logistic(X.astype(np.int32), y)
     with pytest.raises(ValueError, match=r"argument `l2` expected a value >= 0, got -0.1"):
-        linear.fit_logistic(X, y, l2=-0.1)
+        estimators.fit_logistic(X, y, l2=-0.1)
     with pytest.raises(ValueError, match=r"predict_logistic: argument `x` expected last axis of size 3"):
-        linear.predict_logistic(linear.fit_logistic(X, y).params, np.ones((2, 4)))
+        estimators.predict_logistic(estimators.fit_logistic(X, y).params, np.ones((2, 4)))
     with pytest.raises(Exception, match=r"expected labels in \{0, ..., 1\}"):
-        checks.checked(jax.jit(lambda y: linear.logistic_objective(linear.LogisticParams(0.0, jnp.zeros(3)), X, y)))(
-            jnp.asarray(y_bad)
-        )
+        checks.checked(
+            jax.jit(lambda y: estimators.logistic_objective(estimators.LogisticParams(0.0, jnp.zeros(3)), X, y))
+        )(jnp.asarray(y_bad))
 
 
 # ----------------------------------------------------------------- softmax
@@ -169,14 +169,14 @@ def test_softmax_gradient_wrt_logits_is_yhat_minus_y():
     """[MEDL] Sec. 3.3: for one example, d C / d b = y-hat - e_y and d C / d W = (y-hat - e_y) x^T."""
     x = np.array([[0.3, -1.2]])
     y = np.array([2], np.int32)
-    params = linear.SoftmaxParams(jnp.array([0.1, -0.2, 0.4]), jnp.array([[1.0, 0.5], [-0.3, 0.2], [0.0, -1.0]]))
-    g = jax.grad(lambda prm: linear.softmax_objective(prm, x, y))(params)
+    params = estimators.SoftmaxParams(jnp.array([0.1, -0.2, 0.4]), jnp.array([[1.0, 0.5], [-0.3, 0.2], [0.0, -1.0]]))
+    g = jax.grad(lambda prm: estimators.softmax_objective(prm, x, y))(params)
     yhat = np.exp(params.b + params.W @ x[0])
     yhat /= yhat.sum()
     resid = yhat - np.eye(3)[2]
     np.testing.assert_allclose(g.b, resid, rtol=1e-12)
     np.testing.assert_allclose(g.W, np.outer(resid, x[0]), rtol=1e-12)
-    check_grads(jax.jit(lambda prm: linear.softmax_objective(prm, x, y)), (params,), order=2)
+    check_grads(jax.jit(lambda prm: estimators.softmax_objective(prm, x, y)), (params,), order=2)
 
 
 def test_softmax_matches_sklearn_multinomial():
@@ -186,8 +186,10 @@ def test_softmax_matches_sklearn_multinomial():
     X, y = _multi(6)
     ref = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X, y)
     for method in ("lbfgs", "newton"):
-        fit = linear.fit_softmax(X, y, method=method)
-        np.testing.assert_allclose(linear.predict_softmax(fit.params, X), ref.predict_proba(X), rtol=1e-4, atol=1e-6)
+        fit = estimators.fit_softmax(X, y, method=method)
+        np.testing.assert_allclose(
+            estimators.predict_softmax(fit.params, X), ref.predict_proba(X), rtol=1e-4, atol=1e-6
+        )
         # only W minus its class mean is identified without a penalty
         W = np.asarray(fit.params.W)
         np.testing.assert_allclose(W - W.mean(0), ref.coef_ - ref.coef_.mean(0), rtol=1e-4, atol=1e-6)
@@ -200,7 +202,7 @@ def test_softmax_l2_matches_sklearn_weights():
     X, y = _multi(7)
     lam = 0.02
     ref = LogisticRegression(C=1 / (lam * len(y)), tol=1e-12, max_iter=10_000).fit(X, y)
-    fit = linear.fit_softmax(X, y, l2=lam)
+    fit = estimators.fit_softmax(X, y, l2=lam)
     np.testing.assert_allclose(fit.params.W, ref.coef_, rtol=1e-4, atol=1e-6)
 
 
@@ -208,23 +210,25 @@ def test_softmax_l2_matches_sklearn_weights():
 def test_softmax_methods_jit_and_properties():
     """GD == L-BFGS probabilities; jit == eager; rows sum to 1; shifting every bias leaves y-hat unchanged."""
     X, y = _multi(8, n=45)
-    lb = linear.fit_softmax(X, y)
-    gd = linear.fit_softmax(X, y, method="gd", learning_rate=1.0, tol=1e-8)
-    np.testing.assert_allclose(linear.predict_softmax(gd.params, X), linear.predict_softmax(lb.params, X), atol=1e-6)
-    jitted = jax.jit(lambda X, y: linear.fit_softmax(X, y, num_classes=3))(X, y)
+    lb = estimators.fit_softmax(X, y)
+    gd = estimators.fit_softmax(X, y, method="gd", learning_rate=1.0, tol=1e-8)
+    np.testing.assert_allclose(
+        estimators.predict_softmax(gd.params, X), estimators.predict_softmax(lb.params, X), atol=1e-6
+    )
+    jitted = jax.jit(lambda X, y: estimators.fit_softmax(X, y, num_classes=3))(X, y)
     np.testing.assert_allclose(jitted.params.W, lb.params.W, rtol=1e-8, atol=1e-10)
-    prob = linear.predict_softmax(lb.params, X)
+    prob = estimators.predict_softmax(lb.params, X)
     np.testing.assert_allclose(prob.sum(-1), 1.0, rtol=1e-14)
     shifted = lb.params._replace(b=lb.params.b + 3.0)
-    np.testing.assert_allclose(linear.predict_softmax(shifted, X), prob, rtol=1e-12)
-    assert linear.predict_softmax(lb.params, X[0]).shape == (3,)
+    np.testing.assert_allclose(estimators.predict_softmax(shifted, X), prob, rtol=1e-12)
+    assert estimators.predict_softmax(lb.params, X[0]).shape == (3,)
 
 
 def test_argmax_rule_ties_and_bad():
     """By hand: argmax of [0.2, 0.5, 0.3] is 1; a tie goes to the smallest index; rank 0 refused."""
-    np.testing.assert_array_equal(linear.argmax_rule(jnp.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]])), [1, 0])
+    np.testing.assert_array_equal(estimators.argmax_rule(jnp.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]])), [1, 0])
     with pytest.raises(ValueError, match=r"argmax_rule: argument `prob` expected rank >= 1"):
-        linear.argmax_rule(jnp.array(0.3))
+        estimators.argmax_rule(jnp.array(0.3))
 
 
 def test_softmax_bad_inputs():
@@ -235,31 +239,31 @@ def test_softmax_bad_inputs():
     with pytest.raises(
         ValueError, match=r"fit_softmax: argument `y` expected labels in \{0, ..., 2\}, got 7 at index 4"
     ):
-        linear.fit_softmax(X, y_bad, num_classes=3)
+        estimators.fit_softmax(X, y_bad, num_classes=3)
     y_neg = y.copy()
     y_neg[9] = -1
     with pytest.raises(ValueError, match=r"got -1 at index 9"):
-        linear.fit_softmax(X, y_neg)
+        estimators.fit_softmax(X, y_neg)
     with pytest.raises(TypeError, match=r"argument `y` expected an integer array"):
-        linear.fit_softmax(X, y.astype(np.float64))
+        estimators.fit_softmax(X, y.astype(np.float64))
     with pytest.raises(ValueError, match=r"argument `num_classes` expected an int >= 2, got 1"):
-        linear.fit_softmax(X, np.zeros(90, np.int32), num_classes=1)
+        estimators.fit_softmax(X, np.zeros(90, np.int32), num_classes=1)
     with pytest.raises(ValueError, match=r"argument `method` expected one of"):
-        linear.fit_softmax(X, y, method="adam")
+        estimators.fit_softmax(X, y, method="adam")
     with pytest.raises(ValueError, match=r"predict_softmax: argument `x` expected last axis of size 2"):
-        linear.predict_softmax(linear.SoftmaxParams(jnp.zeros(3), jnp.zeros((3, 2))), np.ones(5))
+        estimators.predict_softmax(estimators.SoftmaxParams(jnp.zeros(3), jnp.zeros((3, 2))), np.ones(5))
 
 
 # ----------------------------------------------------------------- one-vs-rest / one-vs-one
 def test_one_vs_rest_least_squares_equals_per_class_pinv():
     """Oracle: for each class, NumPy pinv([1, X]) @ (+1 / -1 targets) ([MEDL] Table 2.1 method)."""
     X, y = _multi(9, p=2, K=4)
-    params = linear.fit_one_vs_rest(X, y)
+    params = estimators.fit_one_vs_rest(X, y)
     Xt = np.hstack([np.ones((len(y), 1)), X])
     for k in range(4):
         ref = np.linalg.pinv(Xt) @ np.where(y == k, 1.0, -1.0)
         np.testing.assert_allclose(np.concatenate([[params.b[k]], params.w[k]]), ref, rtol=1e-9, atol=1e-12)
-    scores = linear.predict_one_vs_rest(params, X)
+    scores = estimators.predict_one_vs_rest(params, X)
     np.testing.assert_allclose(
         scores,
         Xt @ np.stack([np.linalg.pinv(Xt) @ np.where(y == k, 1.0, -1.0) for k in range(4)], 1),
@@ -276,8 +280,8 @@ def test_one_vs_rest_logistic_matches_sklearn():
 
     X, y = _multi(10)
     ref = OneVsRestClassifier(LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)).fit(X, y)
-    params = linear.fit_one_vs_rest(X, y, base="logistic")
-    probs = np.asarray(linear.predict_one_vs_rest(params, X)) + 0.5
+    params = estimators.fit_one_vs_rest(X, y, base="logistic")
+    probs = np.asarray(estimators.predict_one_vs_rest(params, X)) + 0.5
     ref_probs = np.stack([e.predict_proba(X)[:, 1] for e in ref.estimators_], 1)
     np.testing.assert_allclose(probs, ref_probs, rtol=1e-4, atol=1e-7)
 
@@ -285,15 +289,15 @@ def test_one_vs_rest_logistic_matches_sklearn():
 def test_one_vs_one_equals_per_pair_subset_fits():
     """Oracle: pair (i, j) equals NumPy lstsq on the rows of classes i and j only; votes sum to K(K-1)/2."""
     X, y = _multi(11, K=3)
-    params = linear.fit_one_vs_one(X, y)
+    params = estimators.fit_one_vs_one(X, y)
     for m, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
         rows = (y == i) | (y == j)
         Xt = np.hstack([np.ones((rows.sum(), 1)), X[rows]])
         ref = np.linalg.lstsq(Xt, np.where(y[rows] == i, 1.0, -1.0), rcond=None)[0]
         np.testing.assert_allclose(np.concatenate([[params.b[m]], params.w[m]]), ref, rtol=1e-9, atol=1e-12)
-    votes = linear.predict_one_vs_one(params, X)
+    votes = estimators.predict_one_vs_one(params, X)
     np.testing.assert_allclose(votes.sum(-1), 3.0)
-    assert np.mean(np.asarray(linear.argmax_rule(votes)) == y) > 0.5
+    assert np.mean(np.asarray(estimators.argmax_rule(votes)) == y) > 0.5
 
 
 @pytest.mark.slow
@@ -303,9 +307,13 @@ def test_multiclass_on_digits_in_book_range():
 
     d = load_digits()
     X, y = d.data / 16.0, d.target.astype(np.int32)
-    acc = np.mean(np.asarray(linear.argmax_rule(linear.predict_one_vs_rest(linear.fit_one_vs_rest(X, y), X))) == y)
+    acc = np.mean(
+        np.asarray(estimators.argmax_rule(estimators.predict_one_vs_rest(estimators.fit_one_vs_rest(X, y), X))) == y
+    )
     assert 0.9 <= acc <= 1.0
-    acc1 = np.mean(np.asarray(linear.argmax_rule(linear.predict_one_vs_one(linear.fit_one_vs_one(X, y), X))) == y)
+    acc1 = np.mean(
+        np.asarray(estimators.argmax_rule(estimators.predict_one_vs_one(estimators.fit_one_vs_one(X, y), X))) == y
+    )
     assert 0.95 <= acc1 <= 1.0  # pairwise linear separation is easier than one-vs-rest
 
 
@@ -317,17 +325,17 @@ def test_multiclass_bad_inputs():
     with pytest.raises(
         ValueError, match=r"fit_one_vs_rest: argument `y` expected labels in \{0, ..., 2\}, got 3 at index 2"
     ):
-        linear.fit_one_vs_rest(X, y_bad, num_classes=3)
+        estimators.fit_one_vs_rest(X, y_bad, num_classes=3)
     with pytest.raises(TypeError, match=r"fit_one_vs_one: argument `y` expected an integer array"):
-        linear.fit_one_vs_one(X, y.astype(np.float64))
+        estimators.fit_one_vs_one(X, y.astype(np.float64))
     with pytest.raises(ValueError, match=r"argument `base` expected one of \['least_squares', 'logistic'\], got 'svm'"):
-        linear.fit_one_vs_rest(X, y, base="svm")
+        estimators.fit_one_vs_rest(X, y, base="svm")
     with pytest.raises(ValueError, match=r"argument `num_classes` expected an int >= 2, got 0"):
-        linear.fit_one_vs_one(X, y, num_classes=0)
-    params = linear.fit_one_vs_one(X, y)
+        estimators.fit_one_vs_one(X, y, num_classes=0)
+    params = estimators.fit_one_vs_one(X, y)
     with pytest.raises(ValueError, match=r"predict_one_vs_one: argument `x` expected last axis of size 2"):
-        linear.predict_one_vs_one(params, np.ones(3))
+        estimators.predict_one_vs_one(params, np.ones(3))
     with pytest.raises(
         ValueError, match=r"predict_one_vs_one: argument `params` expected a leading axis of size K\(K-1\)/2"
     ):
-        linear.predict_one_vs_one(jax.tree.map(lambda a: a[:2], params), X)
+        estimators.predict_one_vs_one(jax.tree.map(lambda a: a[:2], params), X)

@@ -1,11 +1,11 @@
-"""Tests of mathdl.validation: k-fold masks, vmapped cross-validation, ridge/degree grids, complexity curve."""
+"""Tests of mathdl.metrics: k-fold masks, vmapped cross-validation, ridge/degree grids, complexity curve."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathdl import linear, validation
+from mathdl import estimators, metrics
 
 
 def _reg(seed=0, n=23, p=3):
@@ -21,17 +21,17 @@ def _poly(seed=0, n=15):
 
 
 def _ls_fit(X, y, w):
-    return linear.fit_least_squares(X, y, weights=w)
+    return estimators.fit_least_squares(X, y, weights=w)
 
 
 def _sq(params, X, y):
-    return (linear.predict_linear(params, X) - y) ** 2
+    return (estimators.predict_linear(params, X) - y) ** 2
 
 
 # ----------------------------------------------------------------- worked values and properties of the folds
 def test_fold_sizes_by_hand():
     """By hand: n = 10, k = 3 -> fold sizes (4, 3, 3) as sklearn KFold; every point in exactly one fold."""
-    masks = np.asarray(validation.kfold_masks(jax.random.key(0), 10, 3))
+    masks = np.asarray(metrics.kfold_masks(jax.random.key(0), 10, 3))
     np.testing.assert_array_equal(masks.sum(1), [4, 3, 3])
     np.testing.assert_array_equal(masks.sum(0), np.ones(10))
 
@@ -39,10 +39,10 @@ def test_fold_sizes_by_hand():
 @pytest.mark.parametrize("n,k,seed", [(2, 2, 0), (7, 3, 1), (10, 10, 2), (23, 4, 3), (40, 7, 4)])
 def test_folds_partition_property(n, k, seed):
     """Property: the folds partition the rows, sizes differ by <= 1, the same key gives the same indices and masks."""
-    masks = np.asarray(validation.kfold_masks(jax.random.key(seed), n, k))
+    masks = np.asarray(metrics.kfold_masks(jax.random.key(seed), n, k))
     assert masks.shape == (k, n) and np.all(masks.sum(0) == 1)
     assert masks.sum(1).max() - masks.sum(1).min() <= 1
-    for (train, test), m in zip(validation.kfold_indices(jax.random.key(seed), n, k), masks, strict=True):
+    for (train, test), m in zip(metrics.kfold_indices(jax.random.key(seed), n, k), masks, strict=True):
         np.testing.assert_array_equal(test, np.flatnonzero(m))
         np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(n))
 
@@ -51,8 +51,8 @@ def test_folds_partition_property(n, k, seed):
 def test_cross_validate_equals_python_loop():
     """vmapped folds == a Python loop fitting on X[train] and scoring on X[test] (NumPy lstsq oracle)."""
     X, y = _reg()
-    res = jax.jit(lambda X, y: validation.cross_validate(jax.random.key(1), _ls_fit, _sq, X, y, k=4))(X, y)
-    for f, (train, test) in enumerate(validation.kfold_indices(jax.random.key(1), len(y), 4)):
+    res = jax.jit(lambda X, y: metrics.cross_validate(jax.random.key(1), _ls_fit, _sq, X, y, k=4))(X, y)
+    for f, (train, test) in enumerate(metrics.kfold_indices(jax.random.key(1), len(y), 4)):
         A = np.hstack([np.ones((len(train), 1)), X[train]])
         theta = np.linalg.lstsq(A, y[train], rcond=None)[0]
         pred = theta[0] + X @ theta[1:]
@@ -67,8 +67,8 @@ def test_cv_ridge_matches_sklearn_cross_val_score():
 
     X, y = _reg(2)
     lams = [0.0, 0.5, 5.0, 50.0]
-    res = jax.jit(lambda X, y, lam: validation.cv_ridge(jax.random.key(2), X, y, lam, k=5))(X, y, jnp.array(lams))
-    folds = validation.kfold_indices(jax.random.key(2), len(y), 5)
+    res = jax.jit(lambda X, y, lam: metrics.cv_ridge(jax.random.key(2), X, y, lam, k=5))(X, y, jnp.array(lams))
+    folds = metrics.kfold_indices(jax.random.key(2), len(y), 5)
     for i, lam in enumerate(lams):
         ref = -cross_val_score(Ridge(alpha=lam, solver="svd"), X, y, cv=folds, scoring="neg_mean_squared_error")
         np.testing.assert_allclose(res.test_error[i], ref, rtol=1e-8)
@@ -78,18 +78,18 @@ def test_cv_polynomial_degree_equals_loop_over_degrees():
     """The masked-column trick equals fitting polynomial_features(x, d) for each degree separately."""
     x, y = _poly(3)
     degrees = [0, 3]
-    res = validation.cv_polynomial_degree(jax.random.key(3), x, y, degrees, k=3)
+    res = metrics.cv_polynomial_degree(jax.random.key(3), x, y, degrees, k=3)
     assert res.test_error.shape == (2, 3)
     for i, d in enumerate(degrees):
-        F = linear.polynomial_features(x[:, None], d)
-        ref = validation.cross_validate(jax.random.key(3), _ls_fit, _sq, F, y, k=3)
+        F = estimators.polynomial_features(x[:, None], d)
+        ref = metrics.cross_validate(jax.random.key(3), _ls_fit, _sq, F, y, k=3)
         np.testing.assert_allclose(res.test_error[i], ref.test_error, rtol=1e-6)
 
 
 def test_polynomial_cv_picks_a_sensible_degree():
     """[MEDL] Sec. 2.5 toy (sin 2 pi x - cos 2 pi x + noise): CV picks a degree in 3..6, not 0 or 9."""
     x, y = _poly(4, n=20)
-    res = jax.jit(lambda x, y: validation.cv_polynomial_degree(jax.random.key(4), x, y, range(10), k=5))(x, y)
+    res = jax.jit(lambda x, y: metrics.cv_polynomial_degree(jax.random.key(4), x, y, range(10), k=5))(x, y)
     best = int(np.argmin(np.asarray(res.test_error).mean(-1)))
     assert 3 <= best <= 6
 
@@ -98,7 +98,7 @@ def test_complexity_curve_train_decreases_test_u_shape():
     """Property: training error is non-increasing in the degree (nested models); test error is U-shaped."""
     x, y = _poly(5, n=10)
     xt, yt = _poly(6, n=200)
-    curve = jax.jit(lambda *a: validation.complexity_curve(*a, range(10)))(x, y, xt, yt)
+    curve = jax.jit(lambda *a: metrics.complexity_curve(*a, range(10)))(x, y, xt, yt)
     tr = np.asarray(curve.train_error)
     assert np.all(np.diff(tr) <= 1e-10) and tr[-1] < 1e-12  # degree 9 interpolates 10 points
     te = np.asarray(curve.test_error)
@@ -110,7 +110,7 @@ def test_complexity_curve_train_decreases_test_u_shape():
 def test_cross_validate_grad_wrt_targets():
     """Transform: jax.grad of the CV estimate w.r.t. y equals central differences (everything is differentiable)."""
     X, y = _reg(7, n=12, p=2)
-    f = jax.jit(lambda y: validation.cross_validate(jax.random.key(7), _ls_fit, _sq, X, y, k=3).test_error.mean())
+    f = jax.jit(lambda y: metrics.cross_validate(jax.random.key(7), _ls_fit, _sq, X, y, k=3).test_error.mean())
     g = jax.grad(f)(y)
     e = np.zeros_like(y)
     e[3] = 1e-6
@@ -123,20 +123,20 @@ def test_bad_inputs():
     key = jax.random.key(0)  # every call below raises before the key is consumed
     X, y = _reg()
     with pytest.raises(ValueError, match=r"kfold_masks: argument `k` expected at most n = 5 folds .*got 6"):
-        validation.kfold_masks(key, 5, 6)
+        metrics.kfold_masks(key, 5, 6)
     with pytest.raises(ValueError, match=r"kfold_masks: argument `k` expected an int >= 2, got 1"):
-        validation.kfold_masks(key, 5, 1)
+        metrics.kfold_masks(key, 5, 1)
     with pytest.raises(ValueError, match=r"kfold_indices: argument `n` expected a positive int, got 0"):
-        validation.kfold_indices(key, 0, 2)
+        metrics.kfold_indices(key, 0, 2)
     with pytest.raises(ValueError, match=r"cross_validate: argument `y` expected \(23,\) rows"):
-        validation.cross_validate(key, _ls_fit, _sq, X, y[:-1], k=3)
+        metrics.cross_validate(key, _ls_fit, _sq, X, y[:-1], k=3)
     with pytest.raises(TypeError, match=r"cross_validate: argument `fit` expected a callable, got str"):
-        validation.cross_validate(key, "ridge", _sq, X, y, k=3)
+        metrics.cross_validate(key, "ridge", _sq, X, y, k=3)
     with pytest.raises(ValueError, match=r"argument `degrees` expected a non-empty sequence of non-negative ints"):
-        validation.cv_polynomial_degree(key, X[:, 0], y, [1, -2], k=3)
+        metrics.cv_polynomial_degree(key, X[:, 0], y, [1, -2], k=3)
     with pytest.raises(ValueError, match=r"argument `degrees` expected a non-empty sequence"):
-        validation.complexity_curve(X[:, 0], y, X[:, 0], y, [])
+        metrics.complexity_curve(X[:, 0], y, X[:, 0], y, [])
     with pytest.raises(ValueError, match=r"cv_ridge: argument `lambdas` expected rank 1"):
-        validation.cv_ridge(key, X, y, jnp.ones((2, 2)), k=3)
+        metrics.cv_ridge(key, X, y, jnp.ones((2, 2)), k=3)
     with pytest.raises(TypeError, match=r"cv_ridge: argument `lambdas` expected a floating-point array"):
-        validation.cv_ridge(key, X, y, jnp.array([1, 2]), k=3)
+        metrics.cv_ridge(key, X, y, jnp.array([1, 2]), k=3)
