@@ -23,6 +23,8 @@ Example:
 """
 
 import functools
+import inspect
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -37,6 +39,11 @@ __all__ = [
     "as_widths",
     "check_like",
     "checked",
+    "conform",
+    "ensure",
+    "fields",
+    "inputs",
+    "public_name",
     "check_choice",
     "check_dtype_floating",
     "check_dtype_integer",
@@ -475,3 +482,308 @@ def checked(fn: Callable, *, nan: bool = True) -> Callable:
         return out
 
     return wrapper
+
+
+# ---------------------------------------------------------------- declarative input specs
+
+
+def public_name(fn: Callable) -> str:
+    r"""The public name of a mathdl function, as messages show it: ``layers.dense``.
+
+    Derived from ``fn.__module__`` without its private parts (``mathdl.layers._dense`` gives
+    ``layers``) and ``fn.__qualname__``, so no message has to type its function's name.
+
+    Args:
+      fn: a function or class defined in mathdl (or anywhere).
+
+    Returns:
+      ``"<package>.<qualname>"``, e.g. ``"layers.dense"`` or ``"checks.public_name"``.
+
+    References:
+      docs/architecture.md, "Housekeeping rules".
+    """
+    parts = [p for p in (fn.__module__ or "").split(".") if p and not p.startswith("_")]
+    if parts and parts[0] == "mathdl":
+        parts = parts[1:]
+    return ".".join([*parts, fn.__qualname__])
+
+
+_KINDS = {
+    "float": ("a floating-point array", lambda d: jnp.issubdtype(d, jnp.floating), TypeError),
+    "int": ("an integer array", lambda d: jnp.issubdtype(d, jnp.integer), TypeError),
+    "num": ("a numeric (integer or floating-point) array", lambda d: jnp.issubdtype(d, jnp.number), TypeError),
+    "bool": ("a boolean array", lambda d: jnp.issubdtype(d, jnp.bool_), TypeError),
+    "key": ("a typed PRNG key (jax.random.key(seed))", lambda d: jnp.issubdtype(d, jax.dtypes.prng_key), TypeError),
+    "any": ("an array", lambda d: True, TypeError),
+}
+_SPEC = re.compile(r"^\s*(?P<kind>[a-z]+)\s*\[(?P<dims>[^\]]*)\]\s*(?P<opt>\?)?\s*$")
+
+
+@functools.cache
+def _parse(spec: str) -> tuple[str, tuple[str, ...], bool]:
+    m = _SPEC.match(spec)
+    if m is None or m["kind"] not in _KINDS:
+        raise ValueError(f"checks: malformed input spec {spec!r}; expected e.g. 'float[N p]' or 'int[*batch]'")
+    dims = tuple(m["dims"].split())
+    if sum(d.startswith("*") for d in dims) > 1:
+        raise ValueError(f"checks: input spec {spec!r} has more than one variadic '*' dimension")
+    return m["kind"], dims, m["opt"] is not None
+
+
+def _show(shape: Sequence) -> str:
+    inner = ", ".join(str(s) for s in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def conform(func: str, name: str, value, spec: str, dims: dict | None = None):
+    r"""Convert ``value`` to an array and check it against ``spec``, binding symbolic dimensions.
+
+    ``spec`` reads ``"<kind>[<dims>]"`` with ``kind`` one of ``float``, ``int``, ``num``,
+    ``bool``, ``key`` or ``any``, and space-separated dimensions: a symbol (``N``, ``p``) that
+    must take the same size wherever it appears among the arguments checked with the same
+    ``dims``, an integer size, ``_`` for any size, and at most one ``*name`` for any number of
+    leading (or inner) axes, which must also agree. A trailing ``?`` allows ``None``.
+    ``"float[N p]"`` is a floating matrix; ``"int[*batch]"`` labels over any batch shape;
+    ``"float[]"`` a floating scalar.
+
+    Args:
+      func: the public function's name, for the message.
+      name: the argument's name, for the message.
+      value: the argument; an array, a NumPy array, a Python number or a (nested) list of numbers.
+        A ``bool``, ``str``, ``bytes`` or ``None`` is refused (unless the spec ends in ``?``).
+      spec: the specification string.
+      dims: the symbol table shared by one call's arguments (updated in place).
+
+    Returns:
+      ``jnp.asarray(value)`` (unchanged if it was already a JAX array or tracer), or ``None``.
+
+    Raises:
+      TypeError: if ``value`` is not array-like or has the wrong dtype kind.
+      ValueError: if the rank or a dimension disagrees with the spec or an earlier argument.
+
+    References:
+      docs/architecture.md, "Checks".
+    """
+    kind, pattern, optional = _parse(spec)
+    what, ok_dtype, exc = _KINDS[kind]
+    if value is None and optional:
+        return None
+    if kind != "bool" and isinstance(value, bool) or isinstance(value, str | bytes) or value is None:
+        fail(func, name, what, Text(type(value).__name__), exc=TypeError)
+    if not isinstance(value, jax.Array):
+        try:
+            value = jnp.asarray(value)
+        except (TypeError, ValueError):
+            fail(func, name, what, Text(type(value).__name__), exc=TypeError)
+    if not ok_dtype(value.dtype):
+        if kind != "key" and jnp.issubdtype(value.dtype, jax.dtypes.prng_key):
+            fail(func, name, what, Text("a PRNG key"), exc=TypeError)
+        got = f"dtype {value.dtype}"
+        if kind == "key":
+            got += f" of shape {tuple(value.shape)} (a raw key; use jax.random.key, not jax.random.PRNGKey)"
+        fail(func, name, what, Text(got), exc=exc)
+    _match_dims(func, name, tuple(value.shape), pattern, {} if dims is None else dims)
+    return value
+
+
+def _match_dims(func: str, name: str, shape: tuple[int, ...], pattern: tuple[str, ...], dims: dict) -> None:
+    star = next((i for i, d in enumerate(pattern) if d.startswith("*")), None)
+    fixed = len(pattern) - (star is not None)
+    got = Text(f"shape {shape} (rank {len(shape)})")
+    if star is None and len(shape) != fixed:
+        fail(func, name, f"rank {fixed}", got)
+    if star is not None and len(shape) < fixed:
+        fail(func, name, f"rank >= {fixed}", got)
+    if star is None:
+        pairs = list(zip(pattern, shape, strict=True))
+        var = None
+    else:
+        tail = len(pattern) - star - 1
+        var = (pattern[star][1:], shape[star : len(shape) - tail])
+        pairs = list(zip(pattern[:star], shape[:star], strict=True))
+        pairs += list(zip(pattern[star + 1 :], shape[len(shape) - tail :], strict=True))
+    expected, bad = [], False
+    for sym, size in pairs:
+        if sym == "_":
+            expected.append(size)
+            continue
+        want = int(sym) if sym.isdigit() else dims.get(sym, size)
+        expected.append(want)
+        bad |= want != size
+    if var is not None and var[0]:
+        want_var = dims.get("*" + var[0], var[1])
+        if want_var != var[1]:
+            bad = True
+        star_expected = list(want_var)
+        expected = expected[:star] + star_expected + expected[star:]
+    if bad:
+        fail(func, name, f"shape {_show(expected)}", Text(f"shape {shape}"))
+    for sym, size in pairs:
+        if sym != "_" and not sym.isdigit():
+            dims.setdefault(sym, size)
+    if var is not None and var[0]:
+        dims.setdefault("*" + var[0], var[1])
+
+
+class fields:  # noqa: N801 - used like a spec string, lower case on purpose
+    r"""A spec for a parameter NamedTuple: one spec per field, e.g. ``fields(W="float[N p]", b="float[N]")``.
+
+    Each field is checked as ``<argument>.<field>`` (messages say ``params.W``), in the order
+    given, sharing the call's symbolic dimensions. A NamedTuple is rebuilt with the converted
+    fields.
+
+    Args:
+      **specs: field name to spec string (see :func:`conform`).
+
+    References:
+      docs/architecture.md, "Checks".
+    """
+
+    def __init__(self, **specs: str):
+        for spec in specs.values():
+            _parse(spec)
+        self.specs = specs
+
+    def conform(self, func: str, name: str, value, dims: dict):
+        """Check every field of ``value``; returns ``value`` with converted fields."""
+        missing = [f for f in self.specs if not hasattr(value, f)]
+        if missing:
+            want = f"params with fields {', '.join(self.specs)}"
+            fail(func, name, want, Text(type(value).__name__), exc=TypeError)
+        new = {f: conform(func, f"{name}.{f}", getattr(value, f), s, dims) for f, s in self.specs.items()}
+        if hasattr(value, "_replace") and any(new[f] is not getattr(value, f) for f in new):
+            value = value._replace(**new)
+        return value
+
+
+def inputs(**specs) -> Callable[[Callable], Callable]:
+    r"""Declare a public function's array inputs once; they are checked at trace time.
+
+    Each keyword names an argument and gives its spec: a string such as ``"float[N p]"`` (see
+    :func:`conform`), a :class:`fields` spec for a parameter NamedTuple, or a callable
+    ``check(func, name, value, dims) -> value`` for anything else. Arguments are checked in the
+    order given, so symbolic dimensions bound by one (``N`` from ``params.W``) constrain the
+    next. Array-likes (lists, NumPy arrays, Python numbers) are converted with ``jnp.asarray``
+    before the function body runs, so every decorated function accepts them alike. The function
+    name in messages is derived with :func:`public_name`.
+
+    Checks run whenever the function is traced or called eagerly, and cost nothing inside a
+    compiled program. They see shapes and dtypes only; value checks go through :func:`ensure`.
+
+    Args:
+      **specs: argument name to spec.
+
+    Returns:
+      A decorator; the decorated function has the same signature and outputs.
+
+    Raises:
+      ValueError: at decoration, if a spec is malformed or names an argument the function lacks.
+
+    References:
+      docs/architecture.md, "Checks".
+
+    Example:
+      >>> @checks.inputs(params=checks.fields(W="float[N p]", b="float[N]"), x="float[p]")
+      ... def dense(params, x):
+      ...     return params.W @ x + params.b
+    """
+    for spec in specs.values():
+        if isinstance(spec, str):
+            _parse(spec)
+
+    def decorate(fn: Callable) -> Callable:
+        sig = inspect.signature(fn)
+        names = list(sig.parameters)
+        unknown = [n for n in specs if n not in sig.parameters]
+        if unknown:
+            raise ValueError(f"checks.inputs: {fn.__qualname__} has no argument(s) {unknown}")
+        positions = {n: names.index(n) for n in specs}
+        func = public_name(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            args = list(args)
+            dims: dict = {}
+            for name, spec in specs.items():
+                pos = positions[name]
+                if pos < len(args):
+                    where, key = args, pos
+                elif name in kwargs:
+                    where, key = kwargs, name
+                else:
+                    continue  # left to its default
+                value = where[key]
+                if isinstance(spec, str):
+                    where[key] = conform(func, name, value, spec, dims)
+                elif isinstance(spec, fields):
+                    where[key] = spec.conform(func, name, value, dims)
+                else:
+                    where[key] = spec(func, name, value, dims)
+            return fn(*args, **kwargs)
+
+        wrapper.__mathdl_inputs__ = specs
+        return wrapper
+
+    return decorate
+
+
+# ---------------------------------------------------------------- value checks with a traced form
+
+
+def _poison_leaf(ok, leaf):
+    leaf = jnp.asarray(leaf)
+    if jnp.issubdtype(leaf.dtype, jnp.inexact):
+        return jnp.where(ok, leaf, jnp.asarray(jnp.nan, leaf.dtype))
+    if jnp.issubdtype(leaf.dtype, jnp.bool_):
+        return jnp.logical_and(ok, leaf)
+    if jnp.issubdtype(leaf.dtype, jnp.signedinteger):
+        return jnp.where(ok, leaf, jnp.asarray(-1, leaf.dtype))
+    if jnp.issubdtype(leaf.dtype, jnp.unsignedinteger):
+        return jnp.where(ok, leaf, jnp.asarray(jnp.iinfo(leaf.dtype).max, leaf.dtype))
+    return leaf
+
+
+def ensure(ok, out, func: str, name: str, expected: str, got: str = "values outside it"):
+    r"""A value check with a traced form: raise eagerly, poison under jit, raise in checked mode.
+
+    ``ok`` is a boolean (scalar or array; all of it must hold). Three cases:
+
+    * ``ok`` is concrete (an eager call, or ``jax.grad`` without ``jit``): if it is false,
+      raise ``ValueError`` with the standard message; otherwise return ``out`` unchanged.
+    * ``ok`` is traced (``jax.jit``, ``jax.vmap``, ``lax.scan``) inside :func:`checked`: a
+      :func:`jax.experimental.checkify.check`, so the checked call raises.
+    * ``ok`` is traced otherwise: ``out`` comes back poisoned where ``ok`` is false, never a
+      finite wrong answer: floating leaves become NaN, signed-integer leaves ``-1``,
+      unsigned-integer leaves their maximum, and boolean leaves ``False`` (a ``converged`` flag
+      reads false).
+
+    Args:
+      ok: the condition that must hold, e.g. ``(labels >= 0) & (labels < K)``.
+      out: the pytree of results to return (and to poison when traced).
+      func: the public function's name (``checks.public_name(f)``).
+      name: the argument whose value is wrong.
+      expected: what would have been accepted, in words (``"labels in [0, 3)"``).
+      got: what came, in words, for the eager message.
+
+    Returns:
+      ``out``, unchanged or poisoned.
+
+    Raises:
+      ValueError: eagerly, when ``ok`` is false.
+
+    References:
+      docs/architecture.md, "Checks"; JAX documentation, ``jax.experimental.checkify``.
+    """
+    ok = jnp.all(jnp.asarray(ok))
+    try:
+        concrete = bool(ok)
+    except jax.errors.ConcretizationTypeError:
+        concrete = None
+    if concrete is not None:
+        if not concrete:
+            fail(func, name, expected, Text(got))
+        return out
+    if _CHECKING.value:
+        message = f"{func}: argument `{name}` expected {expected}, got {got}."
+        checkify.check(ok, message.replace("{", "{{").replace("}", "}}"))
+    return jax.tree.map(lambda leaf: _poison_leaf(ok, leaf), out)

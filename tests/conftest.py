@@ -45,3 +45,16 @@ def getkey():
         return sub
 
     return _next
+
+
+# The transform kind of test: one shared parametrisation instead of a copy per file. A test that
+# takes `transform` runs twice, once eagerly and once under `jax.jit`; `transform(f)` returns the
+# function to call.
+def _eager(f):
+    return f
+
+
+@pytest.fixture(params=[_eager, jax.jit], ids=["eager", "jit"])
+def transform(request):
+    """``transform(f)`` is ``f`` itself (eager) or ``jax.jit(f)``."""
+    return request.param

@@ -277,3 +277,135 @@ def test_check_choice_refuses_bool_for_int():
     with pytest.raises(ValueError, match=r"expected one of \[0, 1\], got True"):
         checks.check_choice("f", "k", True, [0, 1])
     checks.check_choice("f", "k", 1, [0, 1])
+
+
+# ---------------------------------------------------------------- declarative specs: checks.inputs
+
+
+@checks.inputs(params=checks.fields(W="float[N p]", b="float[N]"), x="float[*batch p]", labels="int[*batch]?")
+def _toy(params, x, labels=None, *, scale=1.0):
+    return scale * (x @ params.W.T + jnp.broadcast_to(params.b, (*x.shape[:-1], params.b.shape[0]))), labels
+
+
+def test_public_name_is_derived_from_the_module():
+    from mathdl import layers
+
+    assert checks.public_name(layers.dense) == "layers.dense"
+    assert checks.public_name(checks.public_name) == "checks.public_name"
+    assert checks.public_name(_toy) == "tests.test_checks._toy"
+
+
+def test_inputs_accepts_lists_and_binds_dimensions():
+    """Worked value: W = [[1, 2]], b = [3], x = [1, 1] gives W x + b = 6; lists are converted."""
+
+    from mathdl.layers import DenseParams
+
+    out, _ = _toy(DenseParams([[1.0, 2.0]], [3.0]), [1.0, 1.0])
+    np.testing.assert_allclose(out, [6.0])
+    out, lab = _toy(DenseParams(jnp.ones((2, 3)), jnp.zeros(2)), jnp.ones((4, 5, 3)), labels=jnp.zeros((4, 5), int))
+    assert out.shape == (4, 5, 2) and lab.shape == (4, 5)
+
+
+def test_inputs_messages():
+    from mathdl.layers import DenseParams
+
+    p = DenseParams(jnp.ones((2, 3)), jnp.zeros(2))
+    name = "tests.test_checks._toy"
+    with pytest.raises(ValueError, match=rf"^{name}: argument `x` expected shape \(3,\), got shape \(4,\)\.$"):
+        _toy(p, jnp.ones(4))
+    with pytest.raises(ValueError, match=r"argument `params.b` expected shape \(2,\), got shape \(3,\)"):
+        _toy(DenseParams(jnp.ones((2, 3)), jnp.zeros(3)), jnp.ones(3))
+    with pytest.raises(ValueError, match=r"argument `params.W` expected rank 2, got shape \(3,\) \(rank 1\)"):
+        _toy(DenseParams(jnp.ones(3), jnp.zeros(2)), jnp.ones(3))
+    with pytest.raises(ValueError, match=r"argument `x` expected rank >= 1, got shape \(\) \(rank 0\)"):
+        _toy(p, jnp.ones(()))
+    with pytest.raises(TypeError, match=r"argument `x` expected a floating-point array, got dtype int"):
+        _toy(p, jnp.ones(3, int))
+    with pytest.raises(TypeError, match=r"argument `x` expected a floating-point array, got str"):
+        _toy(p, "abc")
+    with pytest.raises(TypeError, match=r"argument `x` expected a floating-point array, got bool"):
+        _toy(p, True)
+    with pytest.raises(ValueError, match=r"argument `labels` expected shape \(4, 5\), got shape \(4,\)"):
+        _toy(p, jnp.ones((4, 5, 3)), labels=jnp.zeros(4, int))
+    with pytest.raises(TypeError, match=r"argument `params` expected params with fields W, b, got tuple"):
+        _toy((jnp.ones((2, 3)), jnp.zeros(2)), jnp.ones(3))
+
+
+def test_inputs_refuses_a_raw_key_with_a_clear_message():
+    @checks.inputs(key="key[]")
+    def draw(key):
+        return jax.random.normal(key)
+
+    assert np.isfinite(draw(jax.random.key(0)))
+    with pytest.raises(TypeError, match=r"argument `key` expected a typed PRNG key.*got dtype uint32 of shape \(2,\)"):
+        draw(jax.random.PRNGKey(0))
+
+
+def test_inputs_checks_at_trace_time_only_once_per_compile():
+    """Under jit the checks run while tracing; a wrong shape is refused before anything runs."""
+    from mathdl.layers import DenseParams
+
+    p = DenseParams(jnp.ones((2, 3)), jnp.zeros(2))
+    f = jax.jit(lambda x: _toy(p, x)[0])
+    np.testing.assert_allclose(f(jnp.ones(3)), [3.0, 3.0])
+    with pytest.raises(ValueError, match=r"expected shape \(3,\), got shape \(2,\)"):
+        f(jnp.ones(2))
+
+
+def test_inputs_refuses_a_spec_for_a_missing_argument():
+    with pytest.raises(ValueError, match=r"has no argument"):
+
+        @checks.inputs(y="float[n]")
+        def f(x):
+            return x
+
+
+def test_malformed_spec_is_refused():
+    with pytest.raises(ValueError, match=r"malformed input spec"):
+        checks.inputs(x="floatN p")
+    with pytest.raises(ValueError, match=r"more than one variadic"):
+        checks.inputs(x="float[*a *b]")
+
+
+# ---------------------------------------------------------------- checks.ensure: the traced form of a value check
+
+
+def _clipped_count(labels, K=3):
+    ok = (labels >= 0) & (labels < K)
+    counts = jnp.zeros(K, jnp.int32).at[labels].add(1, mode="drop")
+    return checks.ensure(ok, (counts, counts.astype(float), jnp.all(ok)), "pkg.count", "labels", f"labels in [0, {K})")
+
+
+def test_ensure_raises_eagerly():
+    with pytest.raises(ValueError, match=r"^pkg.count: argument `labels` expected labels in \[0, 3\), got values"):
+        _clipped_count(jnp.array([0, 3]))
+    counts, _, flag = _clipped_count(jnp.array([0, 2, 2]))
+    np.testing.assert_array_equal(counts, [1, 0, 2])
+    assert bool(flag)
+
+
+def test_ensure_poisons_under_jit_and_per_example_under_vmap():
+    counts, fl, flag = jax.jit(_clipped_count)(jnp.array([0, 3]))
+    np.testing.assert_array_equal(counts, [-1, -1, -1])  # the documented integer sentinel
+    assert np.all(np.isnan(fl)) and not bool(flag)
+    good, _, _ = jax.jit(_clipped_count)(jnp.array([0, 1]))
+    np.testing.assert_array_equal(good, [1, 1, 0])
+    batched, _, _ = jax.vmap(_clipped_count)(jnp.array([[0, 1], [0, 5]]))
+    np.testing.assert_array_equal(batched, [[1, 1, 0], [-1, -1, -1]])
+
+
+def test_ensure_raises_in_checked_mode_under_jit():
+    f = checks.checked(jax.jit(_clipped_count))
+    with pytest.raises(Exception, match=r"pkg.count: argument `labels` expected labels in \[0, 3\)"):
+        f(jnp.array([0, 3]))
+    np.testing.assert_array_equal(f(jnp.array([2]))[0], [0, 0, 1])
+
+
+def test_ensure_under_grad_eagerly_raises_and_keeps_the_gradient():
+    def f(x):
+        return checks.ensure(x > 0, jnp.log(x), "pkg.log", "x", "x > 0")
+
+    np.testing.assert_allclose(jax.grad(f)(2.0), 0.5)
+    with pytest.raises(ValueError, match="pkg.log"):
+        jax.grad(f)(-1.0)
+    assert np.isnan(jax.jit(f)(-1.0))

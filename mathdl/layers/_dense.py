@@ -61,6 +61,7 @@ def init_dense(key: jax.Array, d_in: int, d_out: int, *, init="he_normal", dtype
     return DenseParams(W, b)
 
 
+@checks.inputs(params=checks.fields(W="float[N_out N_in]", b="float[N_out]"), x="float[N_in]")
 def dense(params: DenseParams, x: jax.Array) -> jax.Array:
     r"""Affine map of one dense layer, $z = W x + b$.
 
@@ -79,11 +80,4 @@ def dense(params: DenseParams, x: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.1: $z^{[\ell]} = W^{[\ell]} a^{[\ell-1]} + b^{[\ell]}$.
     """
-    func = "layers.dense"
-    W, b = params
-    checks.check_rank(func, "params.W", W, 2)
-    checks.check_shape(func, "params.b", b, (W.shape[0],))
-    checks.check_dtype_floating(func, "x", x)
-    checks.check_rank(func, "x", x, 1)
-    checks.check_shape(func, "x", x, (W.shape[1],))
-    return W @ x + b
+    return params.W @ x + params.b
