@@ -29,4 +29,4 @@ A model with state (batch norm) passes ``model_state=`` and a loss
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_checkpoint", "_evaluate", "_loop", "_parallel", "_step")
+__all__ = reexport(__name__, "_checkpoint", "_evaluate", "_fit", "_guard", "_loop", "_parallel", "_step")

@@ -25,7 +25,14 @@ import numpy as np
 
 from mathdl import checks
 
-__all__ = ["CheckpointError", "list_checkpoints", "restore_checkpoint", "save_checkpoint", "tree_digest"]
+__all__ = [
+    "CheckpointError",
+    "CheckpointWriter",
+    "list_checkpoints",
+    "restore_checkpoint",
+    "save_checkpoint",
+    "tree_digest",
+]
 
 _PREFIX = "step_"
 _MANIFEST = "manifest.json"
@@ -212,6 +219,13 @@ def _prune(directory: str, keep: int, *, newest_good: str) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _check_step_keep(func: str, step, keep) -> None:
+    if not isinstance(step, int | np.integer) or isinstance(step, bool) or step < 0:
+        checks.fail(func, "step", "an integer >= 0", step)
+    if not isinstance(keep, int | np.integer) or isinstance(keep, bool) or keep < 1:
+        checks.fail(func, "keep", "an integer >= 1", keep)
+
+
 def save_checkpoint(directory, step: int, tree, metadata: dict | None = None, *, keep: int = 3) -> str:
     r"""Save a pytree as ``directory/step_<step>`` with a verified manifest; keep the newest ``keep``.
 
@@ -235,40 +249,97 @@ def save_checkpoint(directory, step: int, tree, metadata: dict | None = None, *,
     References:
       orbax-checkpoint documentation; SHA-256 (FIPS 180-4) via :mod:`hashlib`.
     """
-    func = "train.save_checkpoint"
-    if not isinstance(step, int | np.integer) or step < 0:
-        checks.fail(func, "step", "an integer >= 0", step)
-    if not isinstance(keep, int | np.integer) or keep < 1:
-        checks.fail(func, "keep", "an integer >= 1", keep)
+    _check_step_keep("train.save_checkpoint", step, keep)
     directory = os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
     paths, arrays, key_impls, _ = _flatten(tree)
     return _write(directory, int(step), paths, arrays, key_impls, dict(metadata or {}), int(keep))
 
 
-class _AsyncSaver:
-    """Writes checkpoints on one background thread; host copies are taken before returning."""
+class CheckpointWriter:
+    r"""Write checkpoints on one background thread, as ``train.loop`` does between steps.
+
+    :meth:`save` copies the tree to the host before it returns (so the caller may donate or
+    overwrite the device buffers at once), then the orbax write, the manifest and the pruning
+    of old checkpoints run on the writer's thread while training goes on. At most one write is
+    in flight: a second :meth:`save` first waits for the previous one. Use it as a context
+    manager, or call :meth:`close`, so that the last write is finished before the program
+    goes on::
+
+        with train.CheckpointWriter() as writer:
+            for t in range(...):
+                state = step(state)
+                if t % 100 == 0:
+                    writer.save("runs/a", t, state, {"step": t}, keep=2)
+
+    References:
+      orbax-checkpoint documentation; :func:`save_checkpoint` (the same layout and manifest).
+    """
 
     def __init__(self):
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._pending = None
 
-    def save(self, directory, step, tree, metadata, keep) -> str:
-        self.wait()
-        paths, arrays, key_impls, _ = _flatten(tree)  # synchronous copy: later steps may donate the buffers
-        self._pending = self._pool.submit(_write, directory, step, paths, arrays, key_impls, metadata, keep)
-        return _step_dir(directory, step)
+    def save(self, directory, step: int, tree, metadata: dict | None = None, keep: int = 3) -> str:
+        r"""Start writing ``tree`` as ``directory/step_<step>``; return that path at once.
 
-    def wait(self):
+        Args:
+          directory: the checkpoint folder (created if missing).
+          step: the global step, ``>= 0``; names the subfolder.
+          tree: any pytree of arrays; copied to the host before this call returns.
+          metadata: JSON-serialisable extras stored in the manifest.
+          keep: number of checkpoints to keep, ``>= 1``.
+
+        Returns:
+          The path the checkpoint will have once the write finishes (see :meth:`wait`).
+
+        Raises:
+          ValueError: if ``step < 0`` or ``keep < 1``; an error of the previous write.
+
+        References:
+          :func:`save_checkpoint`.
+        """
+        _check_step_keep("train.CheckpointWriter.save", step, keep)
+        self.wait()
+        directory = os.fspath(directory)
+        os.makedirs(directory, exist_ok=True)
+        paths, arrays, key_impls, _ = _flatten(tree)  # synchronous copy: later steps may donate the buffers
+        meta = dict(metadata or {})
+        self._pending = self._pool.submit(_write, directory, int(step), paths, arrays, key_impls, meta, int(keep))
+        return _step_dir(directory, int(step))
+
+    def wait(self) -> None:
+        r"""Block until the write in flight (if any) is complete; re-raise its error.
+
+        Returns:
+          ``None``.
+
+        References:
+          :class:`concurrent.futures.Future`.
+        """
         if self._pending is not None:
             pending, self._pending = self._pending, None
             pending.result()
 
-    def close(self):
+    def close(self) -> None:
+        r"""Finish the write in flight, then stop the writer's thread.
+
+        Returns:
+          ``None``.
+
+        References:
+          :class:`concurrent.futures.ThreadPoolExecutor`.
+        """
         try:
             self.wait()
         finally:
             self._pool.shutdown(wait=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
 
 
 def _read_manifest(path: str) -> dict:
@@ -358,14 +429,38 @@ def restore_checkpoint(path, template) -> tuple:
     return jax.tree_util.tree_unflatten(treedef, out), manifest
 
 
-def restore_latest(directory, template, *, verbose: bool = True):
+def _check_steps(path: str, folder_step: int, tree, manifest: dict) -> None:
+    """The folder's name, the manifest, its metadata and a saved top-level ``step`` leaf agree."""
+    steps = {"folder name": folder_step, "manifest": int(manifest["step"])}
+    if "step" in manifest.get("metadata", {}):
+        steps["manifest metadata"] = int(manifest["metadata"]["step"])
+    if isinstance(tree, dict) and "step" in tree:
+        steps["saved state"] = int(np.asarray(tree["step"]))
+    if len(set(steps.values())) > 1:
+        shown = ", ".join(f"{k} {v}" for k, v in steps.items())
+        raise CheckpointError(f"checkpoint {path} is corrupt: its step numbers disagree ({shown})")
+
+
+def restore_latest(directory, template, *, verbose: bool = True, check_metadata=None):
     """Newest checkpoint that verifies, falling back past bad ones (saying so); ``None`` if none.
 
-    A checkpoint of a different model is not skipped: its :class:`CheckpointError` is raised.
+    For each checkpoint, newest first: its manifest is read (a missing or corrupt one is
+    skipped), ``check_metadata(metadata, path)`` may refuse the run by raising (not skipped),
+    the arrays are restored and verified (a corrupt checkpoint is skipped; one of a different
+    model raises), and the step in its folder name, manifest, metadata and a top-level
+    ``"step"`` leaf of the tree must agree (else it is skipped as corrupt).
     """
-    for _, path in reversed(list_checkpoints(directory)):
+    for folder_step, path in reversed(list_checkpoints(directory)):
+        try:
+            manifest = _read_manifest(path)
+        except CheckpointError as exc:
+            print(f"mathdl.train: skipping {exc}; falling back to the previous checkpoint.", file=sys.stderr)
+            continue
+        if check_metadata is not None:
+            check_metadata(manifest.get("metadata", {}), path)
         try:
             tree, manifest = restore_checkpoint(path, template)
+            _check_steps(path, folder_step, tree, manifest)
         except CheckpointError as exc:
             if "different model" in str(exc) or "PRNG key in only one" in str(exc):
                 raise

@@ -13,6 +13,7 @@ import pytest
 from mathdl import optim
 from mathdl.train import (
     EarlyStopping,
+    FitState,
     NonFiniteError,
     evaluate,
     fit,
@@ -215,10 +216,10 @@ def test_non_finite_loss_stops_naming_the_step_and_keeps_the_last_good_checkpoin
     assert err.value.step == 4 and err.value.leaf == "loss"
     steps = [s for s, _ in list_checkpoints(tmp_path)]
     assert max(steps) == 4
-    template = {"key": np.zeros(2, np.uint32), "model_state": None, "opt_state": optax.sgd(0.5).init({"b": 0.0})}
-    template["params"] = {"b": np.float64(0.0)}
-    tree, _ = restore_checkpoint(err.value.checkpoint, template)
-    assert np.isfinite(tree["params"]["b"])
+    # the loop's checkpoint layout: {"state": FitState(params, opt_state, model_state), "step": t}
+    state = FitState({"b": np.float64(0.0)}, optax.sgd(0.5).init({"b": 0.0}), ())
+    tree, _ = restore_checkpoint(err.value.checkpoint, {"state": state, "step": np.int64(0)})
+    assert np.isfinite(tree["state"].params["b"]) and int(tree["step"]) == 4
 
 
 def test_non_finite_gradient_names_the_leaf():
