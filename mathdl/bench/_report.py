@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 from pathlib import Path
 
 __all__ = ["RATIO_HEADER", "format_seconds", "to_markdown", "write_plot", "write_results"]
@@ -259,6 +260,10 @@ def write_results(result: dict, out_dir: str | Path, *, stem: str = "bench", plo
     Returns:
       ``{"json": path, "markdown": path, "png": path or None}``.
 
+    Raises:
+      OSError: if ``out_dir`` cannot be created or written (a file written before stays whole:
+        each is replaced by a rename).
+
     References:
       benchmarks/README.md, "What a result file holds".
     """
@@ -266,10 +271,21 @@ def write_results(result: dict, out_dir: str | Path, *, stem: str = "bench", plo
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md"}
     # NaN is not JSON; store null so any JSON reader can load the file.
-    paths["json"].write_text(json.dumps(_clean(result), indent=1, sort_keys=False) + "\n")
-    paths["markdown"].write_text(to_markdown(result))
+    _replace_text(paths["json"], json.dumps(_clean(result), indent=1, sort_keys=False) + "\n")
+    _replace_text(paths["markdown"], to_markdown(result))
     paths["png"] = write_plot(result, out / f"{stem}.png") if plot else None
     return paths
+
+
+def _replace_text(path: Path, text: str) -> None:
+    # Written beside the target, then renamed over it: a run killed mid-write (or a full disk)
+    # leaves the previous save whole instead of a truncated file.
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _clean(x):

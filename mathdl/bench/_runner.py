@@ -273,7 +273,8 @@ def run_benchmarks(
       ``{"schema", "environment", "settings", "notes", "limits", "cases", "wall_s"}``.
 
     Raises:
-      ValueError: if ``compare`` names an unknown library or ``repeats < 1``.
+      ValueError: if ``compare`` names an unknown library, ``repeats < 1``, ``window_s <= 0`` or
+        ``pause_s < 0`` (checked before anything runs).
 
     References:
       benchmarks/README.md.
@@ -290,8 +291,12 @@ def run_benchmarks(
     repeats = d_rep if repeats is None else int(repeats)
     if repeats < 1:
         raise ValueError(f"bench: argument `--repeats` expected >= 1, got {repeats}.")
-    window_s = d_win if window_s is None else window_s
-    pause_s = d_pause if pause_s is None else pause_s
+    window_s = d_win if window_s is None else float(window_s)
+    pause_s = d_pause if pause_s is None else float(pause_s)
+    if not (math.isfinite(window_s) and window_s > 0):
+        raise ValueError(f"bench.run_benchmarks: argument `window_s` expected seconds > 0, got {window_s}.")
+    if not (math.isfinite(pause_s) and pause_s >= 0):
+        raise ValueError(f"bench.run_benchmarks: argument `pause_s` expected seconds >= 0, got {pause_s}.")
     device = device or jax.devices()[0]
     start = time.perf_counter()
     missing, notes = _missing_libraries(allowed)

@@ -7,10 +7,42 @@ code); :func:`main` discovers them, so a new command needs no edit here.
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
+import tempfile
+from pathlib import Path
 
 __all__ = ["main"]
+
+
+def _output_dir_problem(out: str) -> str | None:
+    """Why the folder ``out`` cannot receive files (``None``: it can), found before anything runs.
+
+    Nothing is created or changed: an existing file at ``out`` is left as it is, and a missing
+    folder is only checked for (its nearest existing parent must be a folder one can write in, which
+    a probe file created and removed at once shows).
+    """
+    try:
+        path = Path(out)
+        if path.exists() and not path.is_dir():
+            return f"got {out!r}, which is a file (left untouched)"
+        target = path.absolute()
+        existing = target
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            return f"got {out!r}, inside {str(existing)!r}, which is a file"
+    except OSError as exc:  # e.g. a parent folder that may not be searched
+        return f"got {out!r}, which cannot be looked at ({exc.strerror or exc})"
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".mathdl-write-check-")
+    except OSError as exc:
+        where = "" if existing == target else f", which would be created in {str(existing)!r}"
+        return f"got {out!r}{where}, where nothing can be written ({exc.strerror or exc})"
+    os.close(fd)
+    os.unlink(probe)
+    return None
 
 
 def _devices(args) -> int:
@@ -23,6 +55,10 @@ def _devices(args) -> int:
 
 
 def _tour(args) -> int:
+    problem = _output_dir_problem(args.out)
+    if problem is not None:
+        print(f"mathdl tour: argument `--out` expected a folder to save plots in, {problem}.", file=sys.stderr)
+        return 2
     from mathdl.tour import run_tour
 
     try:
@@ -30,6 +66,9 @@ def _tour(args) -> int:
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
+    except OSError as exc:  # the folder went away or filled up while the demos ran
+        print(f"mathdl tour: could not write in {args.out!r}: {exc.strerror or exc}.", file=sys.stderr)
+        return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
       argv: command-line arguments (default: ``sys.argv[1:]``).
 
     Returns:
-      The process exit code (0 on success).
+      The process exit code: 0 on success, 2 for a bad argument (one line on stderr says which and
+      why), 130 when interrupted with Ctrl-C, otherwise the command's own code.
 
     Raises:
       SystemExit: on ``--help``, ``--version`` or an argument error (argparse).
@@ -72,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    return int(args.run(args) or 0)
+    try:
+        return int(args.run(args) or 0)
+    except KeyboardInterrupt:  # Ctrl-C: one line, the conventional status 128 + SIGINT
+        print(f"mathdl {args.command}: interrupted.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

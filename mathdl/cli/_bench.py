@@ -1,12 +1,20 @@
 """time kernels and training steps side by side with hand-written JAX, Flax and PyTorch.
 
 ``mathdl bench [--suite NAME] [--case NAME] [--quick] [--out DIR] [--compare flax,torch]
-[--device cpu|gpu|tpu] [--repeats N] [--exclude TEXT] [--list]``. Exit codes: 0 done, 2 bad arguments
-(unknown suite, case, device or comparison library: the available ones are printed).
+[--device cpu|gpu|tpu] [--repeats N] [--window S] [--pause S] [--exclude TEXT] [--list]``. Exit codes:
+0 done; 2 bad arguments, one line on stderr (unknown suite, case, device or comparison library: the
+available ones are printed; a ``--out`` that is a file or cannot be written; a non-positive
+``--repeats`` or ``--window``, a negative ``--pause``), checked before anything runs; 1 when the
+results could not be written at the end (the table is printed first); 130 when interrupted, with
+the cases finished so far saved.
 """
 
+import math
 import shlex
 import sys
+from pathlib import Path
+
+from mathdl.cli import _output_dir_problem
 
 __all__ = ["configure", "run"]
 
@@ -58,7 +66,8 @@ def run(args) -> int:
       args: the parsed ``argparse`` namespace.
 
     Returns:
-      0 on success, 2 on a bad argument (after printing the available choices).
+      0 on success, 2 on a bad argument (one line; unknown names list the available choices), 1 if
+      the results cannot be written at the end, 130 when interrupted.
 
     References:
       benchmarks/README.md, "Running".
@@ -95,7 +104,11 @@ def run(args) -> int:
             "(mathdl and jax always run)."
         )
     if args.repeats is not None and args.repeats < 1:
-        return _error(f"--repeats expected >= 1, got {args.repeats}.")
+        return _error(f"argument `--repeats` expected an integer >= 1, got {args.repeats}.")
+    if args.window is not None and not (math.isfinite(args.window) and args.window > 0):
+        return _error(f"argument `--window` expected a number of seconds > 0, got {args.window}.")
+    if args.pause is not None and not (math.isfinite(args.pause) and args.pause >= 0):
+        return _error(f"argument `--pause` expected a number of seconds >= 0, got {args.pause}.")
     try:
         device = _device.select_device(args.device)
     except ValueError:
@@ -103,20 +116,44 @@ def run(args) -> int:
             f"unknown or unavailable device {args.device!r}; available here: "
             f"{', '.join(_device.available_backends())} (known: {', '.join(_device.BACKENDS)})."
         )
-    result = _runner.run_benchmarks(
-        chosen,
-        device=device,
-        quick=args.quick,
-        compare=args.compare,
-        repeats=args.repeats,
-        window_s=args.window,
-        pause_s=args.pause,
-        measure_device=not args.no_limits,
-        command=_reconstruct(args),
-        on_case=lambda partial: _report.write_results(partial, args.out, plot=False),
-    )
-    paths = _report.write_results(result, args.out)
+    problem = _output_dir_problem(args.out)
+    if problem is not None:
+        return _error(f"argument `--out` expected a folder to write bench.json/.md/.png in, {problem}.")
+    saved = {"cases": 0, "failed": None}
+
+    def save_partial(partial):
+        # Saved after every case, so a run that is interrupted or killed keeps what it measured.
+        try:
+            _report.write_results(partial, args.out, plot=False)
+            saved["cases"] = len(partial["cases"])
+        except OSError as exc:
+            if saved["failed"] is None:
+                saved["failed"] = exc.strerror or str(exc)
+                print(f"mathdl bench: cannot save in {args.out!r} ({saved['failed']}); going on.", file=sys.stderr)
+
+    try:
+        result = _runner.run_benchmarks(
+            chosen,
+            device=device,
+            quick=args.quick,
+            compare=args.compare,
+            repeats=args.repeats,
+            window_s=args.window,
+            pause_s=args.pause,
+            measure_device=not args.no_limits,
+            command=_reconstruct(args),
+            on_case=save_partial,
+        )
+    except KeyboardInterrupt:
+        where = f"{Path(args.out) / 'bench.json'}" if saved["cases"] else "nothing was saved"
+        print(f"mathdl bench: interrupted after {saved['cases']} of {len(chosen)} cases; {where}.", file=sys.stderr)
+        return 130
     print(_report.to_markdown(result))
+    try:
+        paths = _report.write_results(result, args.out)
+    except OSError as exc:  # the table above is the only copy
+        print(f"mathdl bench: cannot write the results in {args.out!r} ({exc.strerror or exc}).", file=sys.stderr)
+        return 1
     written = ", ".join(str(p) for p in paths.values() if p is not None)
     print(f"\nwrote {written} in {result['wall_s']:.1f} s", file=sys.stderr)
     return 0

@@ -118,3 +118,22 @@ def test_png_skipped_without_ratios(tmp_path):
     empty = {"cases": [], "environment": {"device": {"platform": "cpu", "kind": "cpu"}}}
     assert _report.write_plot(empty, tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+def test_a_failed_save_keeps_the_previous_one(result, tmp_path, monkeypatch):
+    """Edge: the disk fills up while a save is written: the previous bench.json stays whole (each file is
+    written beside the target and renamed over it), and no partial file is left."""
+    _report.write_results(result, tmp_path, plot=False)
+    before = (tmp_path / "bench.json").read_text()
+    real = _report.Path.write_text
+
+    def half_then_full(self, text, *args, **kwargs):
+        real(self, text[: len(text) // 2], *args, **kwargs)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_report.Path, "write_text", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        _report.write_results({**result, "wall_s": 1.0}, tmp_path, plot=False)
+    monkeypatch.undo()
+    assert (tmp_path / "bench.json").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json", "bench.md"]

@@ -1,0 +1,3 @@
+"""Fixtures of the bench tests."""
+
+from tests.bench._folders import read_only_dir  # noqa: F401  (a fixture)
