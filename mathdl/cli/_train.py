@@ -1,14 +1,17 @@
 """train a model on a bundled data set with mathdl.train.fit (resumable, prints a parameter digest).
 
 ``mathdl train --model mlp --data digits [--widths 64,128,10] [--optimizer adam] [--lr 1e-3]
-[--epochs N] [--batch-size B] [--seed S] [--checkpoint-dir DIR] [--devices N]``
+[--epochs N] [--batch-size B] [--seed S] [--checkpoint-dir DIR [--restart]] [--devices N]``
 
 The data set is shuffled with the seed and split 80/20 into train and test parts; the model is
 trained with :func:`mathdl.train.fit` and the final train and test metrics are printed with
 the SHA-256 digest of the final parameters (:func:`mathdl.train.tree_digest`). With
 ``--checkpoint-dir`` the same command, run again after an interruption, resumes from the last
-good checkpoint and prints the same digest as an uninterrupted run. SIGTERM or Ctrl-C saves a
-checkpoint at the next step boundary and exits with status 128 + the signal number.
+good checkpoint and prints the same digest as an uninterrupted run. The checkpoints record the
+run's settings (model, widths, data set, optimizer, learning rate, seed, batch size): the same
+folder with other settings is refused, naming what differs, unless ``--restart`` is given, which
+deletes its checkpoints and starts over. SIGTERM or Ctrl-C saves a checkpoint at the next step
+boundary and exits with status 128 + the signal number; a second Ctrl-C waits for that save.
 """
 
 import signal
@@ -41,6 +44,9 @@ def configure(parser) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="examples per step (default: 32)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the initialisation and shuffling")
     parser.add_argument("--checkpoint-dir", default=None, help="save checkpoints here and resume from them")
+    parser.add_argument(
+        "--restart", action="store_true", help="delete the checkpoints in --checkpoint-dir and start over"
+    )
     parser.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (default: epoch)")
     parser.add_argument("--devices", type=int, default=None, help="data-parallel over the first N devices")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -59,6 +65,15 @@ def _optimizer(name: str, lr: float):
 
 def run(args) -> int:
     """Run ``mathdl train``; returns the exit status (0, 2 for bad arguments, 128+signal when interrupted)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and returns instead)
+        where = f"; the last complete checkpoint is in {args.checkpoint_dir}" if args.checkpoint_dir else ""
+        print(f"mathdl train: interrupted{where}.", file=sys.stderr)
+        return 128 + int(signal.SIGINT)
+
+
+def _run(args) -> int:
     t0 = time.perf_counter()
     from mathdl.data import DATASETS
 
@@ -94,6 +109,8 @@ def run(args) -> int:
             widths = [int(w) for w in args.widths.split(",")]
         except ValueError:
             return _error(f"--widths expected comma-separated integers, got {args.widths!r}")
+    if any(w < 1 for w in widths):
+        return _error(f"--widths expected positive integers, got {args.widths!r}")
     if len(widths) < 2 or widths[0] != p or widths[-1] != out:
         return _error(f"--widths expected to start with the {p} features and end with {out} outputs, got {widths}")
     if args.model == "linear" and len(widths) != 2:
@@ -134,6 +151,14 @@ def run(args) -> int:
             return {"loss": losses.squared_error(y_hat, y), "mse": (y_hat - y) ** 2 * sd**2}
 
     batch_size = min(args.batch_size, len(ytr))
+    config = {
+        "model": args.model,
+        "data": args.data,
+        "widths": widths,
+        "optimizer": args.optimizer,
+        "lr": lr,
+        "seed": args.seed,
+    }
     try:
         result = train.fit(
             train.mean_loss(example_loss),
@@ -148,6 +173,8 @@ def run(args) -> int:
             progress=not args.no_progress,
             devices=args.devices,
             num_classes=K if K > 0 else None,
+            config=config,
+            restart=args.restart,
         )
     except (ValueError, TypeError) as exc:
         return _error(str(exc))

@@ -41,7 +41,7 @@ def _eval_impl(metric_fn, has_state, params, model_state, data, idx, w):
         sums = {}
         for k, v in out.items():
             v = _as_float(v)
-            sums[k] = acc[k] + jnp.sum(jnp.broadcast_to(v, weights.shape) * weights.astype(v.dtype))
+            sums[k] = acc[k] + jnp.sum(v * weights.astype(v.dtype))
         return sums, None
 
     first = jax.tree.map(lambda a: jnp.take(a, idx[0], axis=0), data)
@@ -83,8 +83,9 @@ def evaluate(
       ``dict[str, float]``: the mean of each metric over the ``n`` examples.
 
     Raises:
-      ValueError: if ``data`` is empty or its leaves have different leading lengths, or
-        ``batch_size`` is not a positive integer.
+      ValueError: if ``data`` is empty or its leaves have different leading lengths,
+        ``batch_size`` is not a positive integer, or a metric is not per example (its value on a
+        batch of ``B`` examples does not have shape ``(B,)``; a batch mean is refused).
       TypeError: if ``metric_fn`` is not callable or does not return a dict.
 
     References:
@@ -116,6 +117,15 @@ def evaluate(
         checks.fail(
             func, "metric_fn", "a function returning a dict of per-example arrays", type(probe).__name__, exc=TypeError
         )
+    for k, shape in probe.items():
+        if getattr(shape, "shape", ()) != (b,):
+            checks.fail(
+                func,
+                "metric_fn",
+                f"per-example values of shape (B,) = ({b},) for every metric (a batch mean or other reduction "
+                "would be averaged again with the masked padding of the last batch, a biased result)",
+                checks.Text(f"shape {tuple(getattr(shape, 'shape', ()))} for metric {k!r}"),
+            )
     sums = _eval_jit(metric_fn, has_state, params, model_state, data, jnp.asarray(idx), jnp.asarray(weights))
     sums = jax.device_get(sums)
     return {k: float(v) / n for k, v in sums.items()}

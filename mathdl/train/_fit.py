@@ -17,7 +17,15 @@ import numpy as np
 from mathdl import checks
 from mathdl.train._evaluate import _data_length, evaluate
 from mathdl.train._identity import first_update
-from mathdl.train._loop import EarlyStopping, LoopResult, check_early_stopping, check_int, check_key, loop
+from mathdl.train._loop import (
+    EarlyStopping,
+    LoopResult,
+    check_checkpoint_dir,
+    check_early_stopping,
+    check_int,
+    check_key,
+    loop,
+)
 from mathdl.train._parallel import _resolve_mesh
 from mathdl.train._step import make_train_step
 
@@ -245,6 +253,7 @@ def fit(
     check_int(func, "eval_every", eval_every, 1)
     check_int(func, "keep", keep, 1)
     check_early_stopping(func, early_stopping, eval_fn)
+    check_checkpoint_dir(func, checkpoint_dir, restart)
     mesh = _resolve_mesh(func, mesh, devices)
     n_dev = 1 if mesh is None else mesh.shape["data"]
     if batch_size % n_dev:

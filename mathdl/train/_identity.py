@@ -38,7 +38,7 @@ def data_fingerprint(data) -> str | None:
 def state_types(state) -> list[str]:
     """The named node types in the state's tree, in order of first appearance (``["AdamState"]``)."""
     text = str(jax.tree.structure(state))
-    names = re.findall(r"namedtuple\[(\w+)\]|CustomNode\((\w+)\[", text)
+    names = re.findall(r"namedtuple\[(\w+)\]|CustomNode\((?!namedtuple)(\w+)\[", text)
     out = []
     for a, b in names:
         name = a or b

@@ -181,8 +181,10 @@ def _is_writable_dir(path: str) -> str | None:
     return None
 
 
-def prepare_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | None:
-    """Check that the folder is writable (making it); with ``restart`` remove its checkpoints and log."""
+def check_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | None:
+    """The folder as a string, after checking that it is (or can be made) a writable folder."""
+    if not isinstance(restart, bool):
+        checks.fail(func, "restart", "True or False", restart, exc=TypeError)
     if checkpoint_dir is None:
         if restart:
             checks.fail(func, "restart", "a `checkpoint_dir` to start over in", restart)
@@ -191,6 +193,12 @@ def prepare_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | No
     problem = _is_writable_dir(path)
     if problem is not None:
         checks.fail(func, "checkpoint_dir", "a folder that can be created and written", checks.Text(problem))
+    return path
+
+
+def prepare_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | None:
+    """Check that the folder is writable (making it); with ``restart`` remove its checkpoints and log."""
+    path = check_checkpoint_dir(func, checkpoint_dir, restart)
     if restart:
         from mathdl.train._checkpoint import list_checkpoints
 

@@ -93,13 +93,13 @@ class Run:
         if saved is None:
             raise CheckpointError(
                 f"{self.func}: checkpoint {path} was written by an older mathdl (it records no run identity); "
-                "pass restart=True to start over in this folder"
+                "pass restart=True (mathdl train --restart) to start over in this folder"
             )
         diffs = _identity.differences(saved, self.identity)
         if diffs:
             raise CheckpointError(
                 f"{self.func}: checkpoint {path} is from a different run ({'; '.join(diffs)}); run with the "
-                "same settings to resume, or pass restart=True to start over in this folder"
+                "same settings to resume, or pass restart=True (mathdl train --restart) to start over in this folder"
             )
 
     def _resume(self, state):

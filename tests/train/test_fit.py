@@ -341,3 +341,61 @@ def test_evaluate_bad_inputs(args, kw, exc, match):
     """evaluate refuses bad input with a message naming the argument."""
     with pytest.raises(exc, match=match):
         evaluate(*args, **kw)
+
+
+def test_evaluate_refuses_a_batch_mean_metric():
+    """A metric that returns the batch mean instead of per-example values would be biased by the padded last
+    batch (with 5 examples in batches of 4: (4 * mean(x_0..x_3) + mean(x_4)) / 5 = 1.6 where the mean is 2.0);
+    it is refused, naming the metric and its shape."""
+    x = np.array([1.0, 1.0, 1.0, 1.0, 6.0])
+    with pytest.raises(ValueError, match=r"`metric_fn` expected per-example values of shape \(B,\) = \(4,\) .* got "
+                       r"shape \(\) for metric 'm'"):  # fmt: skip
+        evaluate(lambda th, b: {"m": jnp.mean(b[0])}, None, (x,), batch_size=4)
+    np.testing.assert_allclose(
+        evaluate(lambda th, b: {"m": b[0]}, None, (x,), batch_size=4)["m"], 2.0, **tol(np.float64)
+    )
+
+
+def test_two_quick_sigints_finish_the_save_and_raise_nothing(tmp_path, monkeypatch, capsys):
+    """Two quick Ctrl-C's: the first (during step 5) stops the run at the next step with a checkpoint; the second
+    arrives while that checkpoint is being written. The handlers stay until the write is done, so no
+    KeyboardInterrupt escapes, the checkpoint is complete and restorable, and SIGINT's handler is restored."""
+    from mathdl.train import _checkpoint
+
+    theta, data = _linear_problem(n=40)
+    sent = {"first": False, "calls": 0}
+    real_write = _checkpoint._write
+
+    def write_then_interrupt(*args):
+        if sent["first"]:
+            import time
+
+            time.sleep(0.3)  # the main thread is now waiting for this write
+            os.kill(os.getpid(), signal.SIGINT)
+        return real_write(*args)
+
+    def first_sigint(_):
+        sent["calls"] += 1
+        if sent["calls"] == 6:  # during step 5
+            sent["first"] = True
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def loss(th, batch, key):
+        jax.debug.callback(first_sigint, jnp.sum(batch[1]))
+        return LOSS(th, batch, key)
+
+    monkeypatch.setattr(_checkpoint, "_write", write_then_interrupt)
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        res = fit(loss, optax.sgd(0.01), theta, data, key=jax.random.key(0), epochs=2, batch_size=4,
+                  checkpoint_dir=tmp_path, scan_epoch=False, progress=False)  # fmt: skip
+    except KeyboardInterrupt:  # caught so that the regression fails this test, not the whole session
+        pytest.fail("the second SIGINT raised KeyboardInterrupt out of fit")
+    assert res.stop_reason == "SIGINT" and res.step == 6
+    assert "SIGINT again" in capsys.readouterr().err
+    assert os.path.exists(os.path.join(res.checkpoint, "manifest.json"))
+    assert signal.getsignal(signal.SIGINT) is before
+    again = fit(LOSS, optax.sgd(0.01), theta, data, key=jax.random.key(0), epochs=2, batch_size=4,
+                checkpoint_dir=tmp_path, scan_epoch=False, progress=False)  # fmt: skip
+    ref = fit(LOSS, optax.sgd(0.01), theta, data, key=jax.random.key(0), epochs=2, batch_size=4, progress=False)
+    assert again.step == 20 and tree_digest(again.params) == tree_digest(ref.params)
