@@ -9,9 +9,9 @@ import importlib
 import pkgutil
 
 from mathdl.tour._registry import Demo, demos, register
-from mathdl.tour._runner import run_tour
+from mathdl.tour._runner import outside_range, run_tour
 
-__all__ = ["Demo", "demos", "load_demos", "register", "run_tour"]
+__all__ = ["Demo", "demos", "load_demos", "outside_range", "register", "run_tour"]
 
 
 def load_demos() -> list[Demo]:
