@@ -27,7 +27,8 @@ TINY = ["bench", "--suite", "kernels", "--case", "dispatch", "--quick", "--no-li
     ],
 )
 def test_bad_arguments_exit_2_and_list_choices(argv, needle, capsys, tmp_path):
-    """Reference: the issue (unknown suite, device or comparison library: print the available ones, exit non-zero)."""
+    """Reference: benchmarks/README.md (unknown suite, device or comparison library: the available ones are printed,
+    exit 2)."""
     assert main(["bench", *argv, "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert needle in err
@@ -63,7 +64,7 @@ def test_run_writes_results_and_skips_missing_library(monkeypatch, tmp_path, cap
 
 
 def test_compare_limits_peer_columns(tmp_path):
-    """Reference: the issue; --compare flax drops the torch column, mathdl and jax stay."""
+    """Reference: benchmarks/README.md; --compare flax drops the torch column, mathdl and jax stay."""
     argv = ["bench", "--suite", "kernels", "--case", "dispatch", "--quick", "--no-limits", "--repeats", "1"]
     assert main([*argv, "--compare", "flax", "--out", str(tmp_path)]) == 0
     (case,) = json.loads((tmp_path / "bench.json").read_text())["cases"]

@@ -42,7 +42,8 @@ def _measure(case):
 
 
 def test_some_case_is_guarded():
-    """Reference: the issue (a test-time check exists); at least the core kernels carry a floor."""
+    """Reference: benchmarks/README.md, the regression guard (a test-time check exists); at least the core kernels
+    carry a floor."""
     assert any(c.suite == "kernels" for c in GUARDED)
 
 

@@ -34,7 +34,7 @@ def _run(case, allowed=None, missing=frozenset(), limits=None, quick=True):
 
 
 def test_resolve_compare_always_keeps_mathdl_and_jax():
-    """Reference: the issue; `--compare flax,torch` limits the peers, mathdl and jax always run."""
+    """Reference: benchmarks/README.md; `--compare flax,torch` limits the peers, mathdl and jax always run."""
     got = _runner.resolve_compare("flax,torch")
     assert got == ("mathdl", "jax", "flax_nnx", "flax_nnx_split", "flax_linen", "torch", "torch_compile")
     assert set(_runner.resolve_compare(None)) >= {"mathdl", "jax", "torch", "flax_nnx", "optax", "sklearn"}
@@ -161,7 +161,7 @@ def test_no_implementation_left():
 
 
 def test_run_benchmarks_goes_on_after_a_broken_case():
-    """Reference: the issue (a broken case is reported, the run finishes); settings are recorded."""
+    """Reference: benchmarks/README.md (a broken case is reported, the run finishes); settings are recorded."""
 
     def broken(quick):
         raise ValueError("nope")

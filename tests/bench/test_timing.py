@@ -35,7 +35,7 @@ def _impls(clock, costs, log):
 
 
 def test_rotation_schedule_interleaves_rounds():
-    """Reference: the issue's A B C A B C order; every round holds each impl exactly once."""
+    """Reference: benchmarks/README.md, the A B C A B C order; every round holds each impl exactly once."""
     assert _timing.rotation_schedule(["A", "B", "C"], 2) == [(0, "A"), (0, "B"), (0, "C"), (1, "A"), (1, "B"), (1, "C")]
 
 
