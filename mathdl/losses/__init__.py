@@ -7,4 +7,4 @@ range, a probability outside $[0, 1]$) give NaN, and raise inside :func:`mathdl.
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_classification", "_regression")
+__all__ = reexport(__name__, "_box", "_classification", "_embedding", "_regression")
