@@ -10,11 +10,19 @@ Status codes (``SolverResult.status``):
 ====  ==================  ===========================================================
 code  name                meaning
 ====  ==================  ===========================================================
-0     ``CONVERGED``       $\|\nabla f\|_2 \le$ ``tol`` (or the step/residual test of the method)
+0     ``CONVERGED``       $\|\nabla f\|_2 \le$ ``tol`` at a point below $f(x_0)$, or the method's
+                          round-off test (a full Newton step that moves no coordinate)
 1     ``MAX_ITER``        ``max_iter`` iterations without meeting the test
 2     ``NON_FINITE``      the objective or gradient became NaN/inf; ``x`` is the last finite iterate
-3     ``NO_PROGRESS``     the line search found no decrease along a descent direction
+3     ``NO_PROGRESS``     no step decreased $f$ (for BFGS and L-BFGS: not even after a restart
+                          from steepest descent); ``x`` is the best point found
 ====  ==================  ===========================================================
+
+The solvers never lose ground: a trial point is accepted only if it lowers $f$ (or keeps $f$
+and lowers $\|\nabla f\|$, which happens at the round-off floor), so $f(x_k)$ never increases
+and the returned ``x`` is the best iterate. A gradient below ``tol`` at a point no lower than
+$f(x_0)$ (a flat region reached from a non-stationary start) is reported as ``NO_PROGRESS``,
+never as ``CONVERGED``.
 
 Why no Optax ``GradientTransformation`` form: these methods need the objective itself (line
 searches evaluate it away from the current point, Newton needs its Hessian), which an Optax
@@ -32,7 +40,6 @@ from jax import lax
 from jax.flatten_util import ravel_pytree
 
 from mathdl import checks
-from mathdl.optim._line_search import backtracking_line_search
 
 __all__ = [
     "CONVERGED",
@@ -154,17 +161,33 @@ def _finite(*xs):
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in xs]))
 
 
-def _new_status(k, g_norm, finite, progressed, tol, max_iter):
-    """Status after iteration ``k`` (1-based): non-finite > converged > no progress > max_iter > running."""
+def _new_status(k, g_norm, finite, lower_than_start, hint, tol, max_iter):
+    """Status after iteration ``k`` (1-based).
+
+    Priority: non-finite > converged (gradient test, only below $f(x_0)$; or the method's round-off
+    test, ``hint == CONVERGED``) > no progress (``hint == NO_PROGRESS``, or a small gradient where $f$
+    did not go down) > max_iter > running.
+    """
+    small_grad = g_norm <= tol
+    converged = (small_grad & lower_than_start) | (hint == CONVERGED)
+    stuck = (hint == NO_PROGRESS) | small_grad
     return jnp.where(
         ~finite,
         NON_FINITE,
-        jnp.where(
-            g_norm <= tol,
-            CONVERGED,
-            jnp.where(~progressed, NO_PROGRESS, jnp.where(k >= max_iter, MAX_ITER, _RUNNING)),
-        ),
+        jnp.where(converged, CONVERGED, jnp.where(stuck, NO_PROGRESS, jnp.where(k >= max_iter, MAX_ITER, _RUNNING))),
     )
+
+
+def _no_loss(f_new, g_new, f, g):
+    """Whether a trial point may replace the current one: $f$ goes down, or (at the round-off floor,
+    where $f$ no longer resolves the change) stays equal while $\\|\\nabla f\\|$ goes down."""
+    return (f_new < f) | ((f_new == f) & (jnp.linalg.norm(g_new) < jnp.linalg.norm(g)))
+
+
+def _at_round_off(z, d):
+    """Whether the full step ``d`` moves no coordinate of ``z`` by more than a few units in the last place."""
+    eps = jnp.finfo(z.dtype).eps
+    return jnp.all(jnp.abs(d) <= 4.0 * eps * jnp.abs(z))
 
 
 class _Carry(NamedTuple):
@@ -178,6 +201,17 @@ class _Carry(NamedTuple):
     extra: object  # method-specific state (inverse Hessian, L-BFGS memory, ...)
 
 
+class _Step(NamedTuple):
+    """What one method step returns to the driver."""
+
+    z: jax.Array  # the new iterate (the old one when the trial point was rejected)
+    f: jax.Array
+    g: jax.Array
+    n_fev: jax.Array  # objective evaluations this step made
+    extra: object
+    hint: jax.Array  # _RUNNING, or CONVERGED (the method's round-off test), or NO_PROGRESS
+
+
 def _initial_carry(f_flat, z0, max_iter, tol, extra) -> _Carry:
     f0, g0 = jax.value_and_grad(f_flat)(z0)
     g_norm = jnp.linalg.norm(g0)
@@ -187,7 +221,7 @@ def _initial_carry(f_flat, z0, max_iter, tol, extra) -> _Carry:
 
 
 def _solve(func, f, x0, *, max_iter, tol, init_extra, direction_and_step):
-    """Drive one method: ``direction_and_step(f_flat, carry) -> (z, f, g, fev, extra, progressed)``."""
+    """Drive one method: ``direction_and_step(f_flat, carry) -> _Step``."""
     _validate(func, f, x0, max_iter, tol)
     z0, unravel, f_flat = _flat(f, x0)
     carry0 = _initial_carry(f_flat, z0, max_iter, tol, init_extra(z0))
@@ -196,36 +230,95 @@ def _solve(func, f, x0, *, max_iter, tol, init_extra, direction_and_step):
         return c.status == _RUNNING
 
     def body(c: _Carry) -> _Carry:
-        z, fz, g, fev, extra, progressed = direction_and_step(f_flat, c)
+        step = direction_and_step(f_flat, c)
+        z, fz, g, extra = step.z, step.f, step.g, step.extra
         finite = _finite(z, fz, g)
         k = c.k + 1
-        g_norm = jnp.linalg.norm(g)
-        status = _new_status(k, g_norm, finite, progressed, tol, max_iter).astype(jnp.int32)
-        # A non-finite step is not taken: keep the last finite iterate (and do not record it).
-        keep = finite
+        # The driver's own guard, whatever the method did: a non-finite point, or one that loses ground,
+        # is not taken (the last good iterate and its state are kept, and recorded again in row k).
+        keep = finite & ((fz < c.f) | ((fz == c.f) & (jnp.linalg.norm(g) <= jnp.linalg.norm(c.g))))
         z = jnp.where(keep, z, c.z)
         fz = jnp.where(keep, fz, c.f)
         g = jnp.where(keep, g, c.g)
         extra = jax.tree.map(lambda new, old: jnp.where(keep, new, old), extra, c.extra)
-        trace = lax.cond(keep, lambda t: _record(t, k, z, fz, g_norm), lambda t: t, c.trace)
-        return _Carry(k, z, fz, g, c.n_fev + fev, status, trace, extra)
+        hint = jnp.where(keep | ~finite, step.hint, NO_PROGRESS)
+        g_norm = jnp.linalg.norm(g)
+        lower = fz < c.trace.value[0]
+        status = _new_status(k, g_norm, finite, lower, hint, tol, max_iter).astype(jnp.int32)
+        trace = _record(c.trace, k, z, fz, g_norm)
+        return _Carry(k, z, fz, g, c.n_fev + step.n_fev, status, trace, extra)
 
     c = lax.while_loop(cond, body, carry0)
     return SolverResult(unravel(c.z), c.f, jnp.linalg.norm(c.g), c.k, c.n_fev, c.status, c.trace)
 
 
-def _zoom_step(f_flat, z, fz, g, d):
-    """Strong-Wolfe step along ``d`` with Optax's zoom line search (initial guess 1)."""
+def _zoom_step(f_flat, z, fz, g, d, alpha0):
+    """Strong-Wolfe step along ``d`` with Optax's zoom line search, first trial step ``alpha0 * d``.
+
+    Returns the trial point, its value and gradient, and the evaluations made. The zoom search hands
+    back its last trial when it fails, which may be uphill; callers accept it only through
+    :func:`_no_loss`.
+    """
     ls = optax.scale_by_zoom_linesearch(max_linesearch_steps=30, initial_guess_strategy="one")
     state = ls.init(z)
-    step, state = ls.update(d, state, z, value=fz, grad=g, value_fn=f_flat)
+    step, state = ls.update(alpha0 * d, state, z, value=fz, grad=g, value_fn=f_flat)
     z_new = z + step
     # optax returns the value and gradient at the accepted point in its state
     return z_new, state.value, state.grad, state.info.num_linesearch_steps.astype(jnp.int32)
 
 
+def _first_step_scale(g):
+    r"""SciPy's first trial step for BFGS along $-\nabla f$: $\alpha_0 = \min(1, 1/\|\nabla f\|)$ (a step of length
+    at most 1), so a huge first gradient does not throw the iterate out of the region the model describes."""
+    g_norm = jnp.linalg.norm(g)
+    return jnp.minimum(1.0, 1.0 / jnp.where(g_norm > 0, g_norm, 1.0)).astype(g.dtype)
+
+
 # ----------------------------------------------------------------------------------------------
 # Newton
+
+
+def _backtrack(f_flat, z, f, g, d, *, c1: float = 1e-4, max_halvings: int = 50):
+    r"""Armijo backtracking from $\alpha = 1$ with the known $f(z)$ and $\nabla f(z)$ (no evaluation wasted).
+
+    Returns ``(alpha, trials)``: the first $\alpha = 2^{-j}$ with
+    $f(z + \alpha d) \le f(z) + c_1 \alpha \nabla f(z)^\top d$ (0 if none within `max_halvings`, or if
+    $d$ is not downhill), and the number of objective evaluations made.
+    """
+    slope = g @ d
+    descent = slope < 0
+
+    def cond(state):
+        _, j, ok = state
+        return descent & (j < max_halvings) & ~ok
+
+    def body(state):
+        alpha, j, _ = state
+        ok = f_flat(z + alpha * d) <= f + c1 * alpha * slope
+        return jnp.where(ok, alpha, 0.5 * alpha), j + 1, ok
+
+    alpha, j, ok = lax.while_loop(cond, body, (jnp.ones((), z.dtype), jnp.asarray(0, jnp.int32), jnp.asarray(False)))
+    return jnp.where(ok, alpha, jnp.zeros_like(alpha)), j
+
+
+def _armijo_step(f_flat, c: _Carry, d) -> _Step:
+    """Armijo backtracking along a descent direction ``d`` (Newton-type methods), never losing ground.
+
+    The hint is ``CONVERGED`` when the full step ``d`` is below round-off in every coordinate (the
+    model's minimiser is the current point to machine precision, although rounding noise may keep
+    the gradient norm above ``tol``; no search is made then), ``NO_PROGRESS`` when no trial point
+    passes :func:`_no_loss`.
+    """
+    round_off = _at_round_off(c.z, d)
+    alpha, trials = _backtrack(f_flat, c.z, c.f, c.g, jnp.where(round_off, jnp.zeros_like(d), d))
+    z_try = c.z + alpha * d
+    f_try, g_try = jax.value_and_grad(f_flat)(z_try)
+    ok = _no_loss(f_try, g_try, c.f, c.g)
+    z = jnp.where(ok, z_try, c.z)
+    f = jnp.where(ok, f_try, c.f)
+    g = jnp.where(ok, g_try, c.g)
+    hint = jnp.where(round_off, CONVERGED, jnp.where(ok, _RUNNING, NO_PROGRESS))
+    return _Step(z, f, g, trials + 1, c.extra, hint)
 
 
 def newton(
@@ -244,7 +337,13 @@ def newton(
     always a descent direction: an indefinite Hessian never produces an ascent step (the book's
     concave 1-D example, where plain Newton climbs). The step $x_{k+1} = x_k + \alpha_k d_k$ takes
     the largest $\alpha_k \in \{1, \tfrac12, \dots\}$ meeting Armijo's condition, so near a strict
-    minimum the full step is taken and convergence is quadratic.
+    minimum the full step is taken and convergence is quadratic. A trial point that does not lower
+    $f$ is never taken (Armijo's $\le$ would accept a zero decrease at the round-off floor).
+
+    Stopping: $\|\nabla f\|_2 \le$ `tol` (absolute), or, relative to $x$, a full step $d_k$ that
+    changes no coordinate by more than $4\epsilon_{\text{mach}}|x_{k,i}|$: the quadratic model then
+    puts the minimiser at $x_k$ to machine precision, and the gradient left is rounding noise (on
+    Brown's badly scaled function it stays near $2 \times 10^{-10}$ at $x^* = (10^6, 2 \times 10^{-6})$).
 
     Args:
       f: objective $f$, ``f(x) -> scalar``, twice differentiable.
@@ -252,7 +351,7 @@ def newton(
       damping: Levenberg damping $\lambda \ge 0$ added to the Hessian.
       min_curvature: floor $\epsilon > 0$ on the Hessian's eigenvalue magnitudes.
       max_iter: the most iterations (> 0).
-      tol: stop when $\|\nabla f\|_2 \le$ `tol` (> 0).
+      tol: stop when $\|\nabla f\|_2 \le$ `tol` (> 0), or at the round-off floor (above).
 
     Returns:
       A :class:`SolverResult`; ``x`` has the structure of `x0`.
@@ -276,17 +375,18 @@ def newton(
         mu, V = jnp.linalg.eigh(H)
         mu = jnp.maximum(jnp.abs(mu), min_curvature) + damping
         d = -(V @ ((V.T @ c.g) / mu))
-        ls = backtracking_line_search(f_flat, c.z, d, alpha0=1.0)
-        z = c.z + ls.alpha * d
-        fz, g = jax.value_and_grad(f_flat)(z)
-        progressed = ls.alpha > 0
-        return z, fz, g, ls.iterations.astype(jnp.int32) + 1, c.extra, progressed
+        return _armijo_step(f_flat, c, d)
 
     return _solve(func, f, x0, max_iter=max_iter, tol=tol, init_extra=lambda z: (), direction_and_step=step)
 
 
 # ----------------------------------------------------------------------------------------------
 # BFGS and L-BFGS
+
+
+class _BFGSState(NamedTuple):
+    B: jax.Array  # shape=(n, n): inverse-Hessian approximation B_k
+    fresh: jax.Array  # shape=(), dtype=bool: B_k = I (the start, or a restart), so the step is scaled
 
 
 def bfgs(f: Callable, x0, *, rescale: bool = False, max_iter: int = 200, tol: float = 1e-8) -> SolverResult:
@@ -298,11 +398,21 @@ def bfgs(f: Callable, x0, *, rescale: bool = False, max_iter: int = 200, tol: fl
     $$B_{k+1} = (I - \rho_k s_k y_k^\top)\, B_k\, (I - \rho_k y_k s_k^\top) + \rho_k s_k s_k^\top ,$$
 
     and the step is $x_{k+1} = x_k - \alpha_k B_k \nabla f(x_k)$ with $\alpha_k$ from a strong-Wolfe
-    line search (Optax's zoom search, first trial $\alpha = 1$), from $B_0 = I$ (as SciPy does). With
+    line search (Optax's zoom search), from $B_0 = I$ (as SciPy does). With
     `rescale`, $B_0$ is replaced before the first update by $(y_0^\top s_0 / y_0^\top y_0)\, I$
     (Nocedal & Wright's heuristic; on 2-D Rosenbrock it costs iterations, so it is off by default).
     An update whose curvature $y_k^\top s_k$ is not positive is skipped, so $B_k$ stays positive
     definite.
+
+    Safeguards (none changes a run that goes well):
+
+    * The first trial step is scaled as SciPy's is: while $B_k = I$ the line search starts from
+      $\alpha = \min(1, 1/\|\nabla f(x_k)\|_2)$, a step of length at most 1, so a huge first gradient
+      (Jennrich-Sampson's $9.4 \times 10^4$) does not throw $x_1$ where the model underflows; after
+      that the first trial is $\alpha = 1$.
+    * A trial point is taken only if it lowers $f$ (module docstring); when the line search finds
+      none, $x_k$ is kept and $B$ restarts from $I$; a second failure in a row stops with
+      ``NO_PROGRESS``, returning the best iterate.
 
     Args:
       f: objective $f$, ``f(x) -> scalar``.
@@ -324,20 +434,26 @@ def bfgs(f: Callable, x0, *, rescale: bool = False, max_iter: int = 200, tol: fl
       Oracle in tests: ``scipy.optimize.minimize(method="BFGS")``.
     """
 
-    def step(f_flat, c: _Carry):
-        B = c.extra
+    def step(f_flat, c: _Carry) -> _Step:
+        B, fresh = c.extra
+        n = B.shape[0]
+        eye = jnp.eye(n, dtype=B.dtype)
         d = -(B @ c.g)
-        z, fz, g, fev = _zoom_step(f_flat, c.z, c.f, c.g, d)
-        s, y = z - c.z, g - c.g
+        alpha0 = jnp.where(fresh, _first_step_scale(c.g), jnp.ones((), c.g.dtype))
+        z_try, f_try, g_try, fev = _zoom_step(f_flat, c.z, c.f, c.g, d, alpha0)
+        ok = _finite(z_try, f_try, g_try) & _no_loss(f_try, g_try, c.f, c.g)
+        s, y = z_try - c.z, g_try - c.g
         sy = s @ y
-        ok = sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y)
-        B = jnp.where((c.k == 0) & ok & rescale, (sy / (y @ y)) * jnp.eye(B.shape[0], dtype=B.dtype), B)
-        rho = jnp.where(ok, 1.0 / jnp.where(ok, sy, 1.0), 0.0)
-        V = jnp.eye(B.shape[0], dtype=B.dtype) - rho * jnp.outer(s, y)
-        B_new = V @ B @ V.T + rho * jnp.outer(s, s)
-        B = jnp.where(ok, B_new, B)
-        progressed = fz < c.f
-        return z, fz, g, fev, B, progressed
+        curved = ok & (sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y))
+        B = jnp.where(fresh & curved & rescale, (sy / jnp.where(curved, y @ y, 1.0)) * eye, B)
+        rho = jnp.where(curved, 1.0 / jnp.where(curved, sy, 1.0), 0.0)
+        V = eye - rho * jnp.outer(s, y)
+        B_new = jnp.where(curved, V @ B @ V.T + rho * jnp.outer(s, s), B)
+        # A failed line search (no trial point lowers f) restarts from B = I; a second failure in a row,
+        # along steepest descent, is NO_PROGRESS.
+        state = _BFGSState(jnp.where(ok, B_new, eye), ~ok)
+        hint = jnp.where(ok | ~fresh, _RUNNING, NO_PROGRESS)
+        return _Step(jnp.where(ok, z_try, c.z), jnp.where(ok, f_try, c.f), jnp.where(ok, g_try, c.g), fev, state, hint)
 
     return _solve(
         "optim.bfgs",
@@ -345,7 +461,7 @@ def bfgs(f: Callable, x0, *, rescale: bool = False, max_iter: int = 200, tol: fl
         x0,
         max_iter=max_iter,
         tol=tol,
-        init_extra=lambda z: jnp.eye(z.shape[0], dtype=z.dtype),
+        init_extra=lambda z: _BFGSState(jnp.eye(z.shape[0], dtype=z.dtype), jnp.asarray(True)),
         direction_and_step=step,
     )
 
@@ -392,6 +508,12 @@ def lbfgs(f: Callable, x0, *, memory: int = 10, max_iter: int = 500, tol: float 
     length comes from a strong-Wolfe line search (Optax's zoom search); pairs with
     $y^\top s \le 0$ are not stored.
 
+    Safeguards, as in :func:`bfgs`: while the memory is empty (at the start, or after a restart) the
+    direction is $-\nabla f$ and the first trial step is $\alpha = \min(1, 1/\|\nabla f\|_2)$ (SciPy's
+    L-BFGS-B takes $1/\|\nabla f\|$ there), else $\alpha = 1$; a trial point is taken only if it lowers
+    $f$; a failed line search clears the memory, and a second failure in a row stops with
+    ``NO_PROGRESS`` at the best iterate.
+
     Args:
       f: objective $f$, ``f(x) -> scalar``.
       x0: starting point (array or pytree of floating arrays, finite).
@@ -419,25 +541,31 @@ def lbfgs(f: Callable, x0, *, memory: int = 10, max_iter: int = 500, tol: float 
         zeros = jnp.zeros((memory, n), z.dtype)
         return _LBFGSMemory(zeros, zeros, jnp.zeros((memory,), z.dtype), jnp.asarray(0, jnp.int32))
 
-    def step(f_flat, c: _Carry):
+    def step(f_flat, c: _Carry) -> _Step:
         mem: _LBFGSMemory = c.extra
+        fresh = mem.count == 0  # H = I: steepest descent, whose first trial is scaled
         d = -_two_loop(mem, c.g)
         # Safeguard: should rounding ever make d uphill, fall back to steepest descent.
         d = jnp.where(d @ c.g < 0, d, -c.g)
-        z, fz, g, fev = _zoom_step(f_flat, c.z, c.f, c.g, d)
-        s, y = z - c.z, g - c.g
+        alpha0 = jnp.where(fresh, _first_step_scale(c.g), jnp.ones((), c.g.dtype))
+        z_try, f_try, g_try, fev = _zoom_step(f_flat, c.z, c.f, c.g, d, alpha0)
+        ok = _finite(z_try, f_try, g_try) & _no_loss(f_try, g_try, c.f, c.g)
+        s, y = z_try - c.z, g_try - c.g
         sy = s @ y
-        ok = sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y)
+        curved = ok & (sy > 1e-12 * jnp.linalg.norm(s) * jnp.linalg.norm(y))
         slot = mem.count % memory
         stored = _LBFGSMemory(
             mem.S.at[slot].set(s),
             mem.Y.at[slot].set(y),
-            mem.rho.at[slot].set(1.0 / jnp.where(ok, sy, 1.0)),
+            mem.rho.at[slot].set(1.0 / jnp.where(curved, sy, 1.0)),
             mem.count + 1,
         )
-        mem = jax.tree.map(lambda new, old: jnp.where(ok, new, old), stored, mem)
-        progressed = fz < c.f
-        return z, fz, g, fev, mem, progressed
+        kept = jax.tree.map(lambda new, old: jnp.where(curved, new, old), stored, mem)
+        # A failed line search clears the memory (a restart from steepest descent); a second failure in a
+        # row is NO_PROGRESS.
+        mem = jax.tree.map(lambda k, z: jnp.where(ok, k, z), kept, init(c.z))
+        hint = jnp.where(ok | ~fresh, _RUNNING, NO_PROGRESS)
+        return _Step(jnp.where(ok, z_try, c.z), jnp.where(ok, f_try, c.f), jnp.where(ok, g_try, c.g), fev, mem, hint)
 
     return _solve("optim.lbfgs", f, x0, max_iter=max_iter, tol=tol, init_extra=init, direction_and_step=step)
 
@@ -586,10 +714,7 @@ def newton_cg(
             cg_cond, cg_body, (jnp.zeros_like(g), r0, r0, r0 @ r0, jnp.asarray(0, jnp.int32), jnp.asarray(False))
         )
         d = jnp.where(d @ g < 0, d, -g)
-        ls = backtracking_line_search(f_flat, c.z, d, alpha0=1.0)
-        z = c.z + ls.alpha * d
-        fz, g_new = jax.value_and_grad(f_flat)(z)
-        return z, fz, g_new, ls.iterations.astype(jnp.int32) + 1, c.extra, ls.alpha > 0
+        return _armijo_step(f_flat, c, d)
 
     return _solve(func, f, x0, max_iter=max_iter, tol=tol, init_extra=lambda z: (), direction_and_step=step)
 
@@ -640,13 +765,10 @@ def gauss_newton(residuals: Callable, x0, *, max_iter: int = 100, tol: float = 1
     func = "optim.gauss_newton"
     z0, unravel, r_flat, phi = _least_squares_setup(func, residuals, x0, max_iter, tol)
 
-    def step(_, c: _Carry):
+    def step(_, c: _Carry) -> _Step:
         J = jax.jacfwd(r_flat)(c.z)
         d = jnp.linalg.lstsq(J, -r_flat(c.z))[0]
-        ls = backtracking_line_search(phi, c.z, d, alpha0=1.0)
-        z = c.z + ls.alpha * d
-        fz, g = jax.value_and_grad(phi)(z)
-        return z, fz, g, ls.iterations.astype(jnp.int32) + 1, c.extra, ls.alpha > 0
+        return _armijo_step(phi, c, d)
 
     res = _solve(func, phi, z0, max_iter=max_iter, tol=tol, init_extra=lambda z: (), direction_and_step=step)
     return _ls_result(res, unravel)
@@ -716,8 +838,9 @@ def levenberg_marquardt(
         z = jnp.where(accept, z_try, c.z)
         fz = jnp.where(accept, f_try, c.f)
         g_new = jnp.where(accept, g_try, c.g)
-        progressed = jnp.isfinite(mu_new)  # mu doubling on every rejection ends at inf
-        return z, fz, g_new, jnp.asarray(1, jnp.int32), (mu_new, nu_new), progressed
+        # mu doubling on every rejection ends at inf: no progress; a step below round-off: converged
+        hint = jnp.where(_at_round_off(c.z, d), CONVERGED, jnp.where(jnp.isfinite(mu_new), _RUNNING, NO_PROGRESS))
+        return _Step(z, fz, g_new, jnp.asarray(1, jnp.int32), (mu_new, nu_new), hint)
 
     return _ls_result(
         _solve(func, phi, z0, max_iter=max_iter, tol=tol, init_extra=init, direction_and_step=step), unravel
