@@ -112,6 +112,13 @@ def _check_nonneg(func: str, name: str, value) -> None:
 # --- small shared pieces ---------------------------------------------------------------------
 
 
+def _maybe_nonzero(value) -> bool:
+    """False only for a concrete zero; a tracer (an injected hyperparameter) may be anything."""
+    if isinstance(value, jax.core.Tracer):
+        return True
+    return bool(np.any(np.asarray(value) != 0))
+
+
 def _zeros_count() -> jax.Array:
     return jnp.zeros([], jnp.int32)
 
@@ -388,15 +395,19 @@ def _adam_like(func: str, learning_rate, b1, b2, eps, weight_decay):
         zeros = jax.tree.map(jnp.zeros_like, params)
         return AdamState(_zeros_count(), zeros, jax.tree.map(jnp.zeros_like, params))
 
+    # Decay is applied unless it is a concrete zero: under optax.inject_hyperparams it is a traced array
+    # (any value), so no Python `if` may test its value.
+    decays = _maybe_nonzero(weight_decay)
+
     def update(grads, state, params=None):
-        if weight_decay and params is None:
+        if decays and params is None:
             checks.fail(func, "params", "the current parameters (weight decay needs them)", None)
         t = _increment(state.count)  # t counts from 1 at the first update
         v = jax.tree.map(lambda v, g: b1 * v + (1.0 - b1) * g, state.v, grads)
         s = jax.tree.map(lambda s, g: b2 * s + (1.0 - b2) * (g * g), state.s, grads)
-        t_float = t.astype(jnp.result_type(float))
-        c1 = 1.0 - b1**t_float  # bias corrections 1 - beta^t
-        c2 = 1.0 - b2**t_float
+        # beta^t in the betas' own dtype (float32 when injected for float32 parameters)
+        c1 = 1.0 - b1 ** t.astype(jnp.result_type(b1))  # bias corrections 1 - beta^t
+        c2 = 1.0 - b2 ** t.astype(jnp.result_type(b2))
 
         def direction(v, s):
             v_hat = v / c1.astype(v.dtype)
@@ -404,8 +415,8 @@ def _adam_like(func: str, learning_rate, b1, b2, eps, weight_decay):
             return v_hat / (jnp.sqrt(s_hat) + eps)  # eps outside the root (book, Kingma & Ba)
 
         d = jax.tree.map(direction, v, s)
-        if weight_decay:  # decoupled: added to the step, not to the gradient
-            d = jax.tree.map(lambda d, p: d + weight_decay * p, d, params)
+        if decays:  # decoupled: added to the step, not to the gradient
+            d = jax.tree.map(lambda d, p: d + jnp.asarray(weight_decay, d.dtype) * p, d, params)
         alpha = _alpha(learning_rate, state.count)
         return _descend(alpha, d), AdamState(t, v, s)
 
@@ -518,7 +529,8 @@ def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
     numeric = isinstance(max_norm, (int, float, np.number, np.ndarray, jax.Array))
     if isinstance(max_norm, bool) or not numeric or np.ndim(max_norm) != 0:
         checks.fail("optim.clip_by_global_norm", "max_norm", "a finite value > 0", max_norm, exc=TypeError)
-    if not (math.isfinite(float(max_norm)) and float(max_norm) > 0):
+    traced = isinstance(max_norm, jax.core.Tracer)  # injected by optax.inject_hyperparams: checked when concrete
+    if not traced and not (math.isfinite(float(max_norm)) and float(max_norm) > 0):
         checks.fail("optim.clip_by_global_norm", "max_norm", "a finite value > 0", max_norm)
 
     def init(params):
@@ -529,7 +541,8 @@ def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
         del params
         leaves = jax.tree.leaves(grads)
         norm = jnp.sqrt(sum(jnp.sum(g.astype(jnp.result_type(float)) ** 2) for g in leaves))
-        factor = max_norm / jnp.maximum(norm, max_norm)
+        c = jnp.asarray(max_norm, norm.dtype)
+        factor = c / jnp.maximum(norm, c)
         return jax.tree.map(lambda g: g * factor.astype(g.dtype), grads), state
 
     return optax.GradientTransformation(init, update)
