@@ -6,4 +6,4 @@ example; batch with ``jax.vmap``. Layers with state (batch normalisation) return
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_dense", "_init", "_norm", "_regularise", "_conv", "_pool")
+__all__ = reexport(__name__, "_dense", "_init", "_norm", "_regularise", "_conv", "_pool", "_group_norm", "_specs")

@@ -370,10 +370,13 @@ _PATHS = {"reference": _conv_reference, "xla": _conv_xla, "im2col": _conv_im2col
 
 
 def _conv(params, x, cfg: _Config, path: str):
-    z = _PATHS[path](x, params.W, cfg)
-    if params.b is not None:
-        z = z + params.b.astype(z.dtype)
-    return z
+    return _add_bias(_PATHS[path](x, params.W, cfg), params.b)
+
+
+def _add_bias(z, b):
+    if b is None:
+        return z
+    return z + b.astype(z.dtype).reshape((1,) * (z.ndim - 1) + b.shape)
 
 
 # ------------------------------------------------------------------ public API
@@ -931,10 +934,7 @@ def conv_transpose2d(
     if path is not None:
         checks.check_choice(func, "path", path, ["reference", "xla"])
     run = _transpose_reference if path == "reference" else _transpose_xla
-    z = run(x, params.W, cfg, op)
-    if params.b is not None:
-        z = z + params.b.astype(z.dtype)
-    return z
+    return _add_bias(run(x, params.W, cfg, op), params.b)
 
 
 # ------------------------------------------------------------------ the backward pass, written out

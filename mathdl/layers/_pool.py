@@ -78,9 +78,9 @@ def max_pool(x: jax.Array, window, *, stride=None, padding="valid", path: str | 
     func = checks.public_name(max_pool)
     window, stride, pads, out = _setup(func, x, window, stride, padding, path)
     if path == "reference":
-        xp = jnp.pad(x, (*pads, (0, 0)), constant_values=-jnp.inf)
+        xp = jnp.pad(x, (*pads, (0, 0)), constant_values=jnp.array(-jnp.inf, x.dtype))
         return _reference(xp, window, stride, out, jnp.max)
-    return _reduce_window(x, -jnp.inf, lax.max, window, stride, pads)
+    return _reduce_window(x, jnp.array(-jnp.inf, x.dtype), lax.max, window, stride, pads)
 
 
 @checks.inputs(x=_example(2))
