@@ -13,6 +13,7 @@ import jax.numpy as jnp
 
 from mathdl import checks
 from mathdl.layers._init import resolve_initialiser
+from mathdl.layers._specs import one_example, positive_int
 
 __all__ = ["DenseParams", "dense", "init_dense"]
 
@@ -29,11 +30,12 @@ class DenseParams(NamedTuple):
     b: jax.Array
 
 
+@checks.inputs(key="key[]", d_in=positive_int, d_out=positive_int)
 def init_dense(key: jax.Array, d_in: int, d_out: int, *, init="he_normal", dtype=None) -> DenseParams:
     r"""Initialise a dense layer: $W \sim$ ``init``, $b = 0$.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       d_in: input width $N_{\ell-1}$ (positive int).
       d_out: output width $N_\ell$ (positive int).
       init: initialiser name (``"he_normal"``, ``"he_uniform"``, ``"glorot_normal"``,
@@ -46,35 +48,32 @@ def init_dense(key: jax.Array, d_in: int, d_out: int, *, init="he_normal", dtype
 
     Raises:
       ValueError: if a width is not a positive int or ``init`` is an unknown name.
-      TypeError: if ``init`` is neither a name nor callable, or ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key, ``init`` is neither a name nor callable, or
+        ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.1 (layer shapes) and Sec. 5.5 (initialisation).
     """
-    func = "layers.init_dense"
-    for name, value in (("d_in", d_in), ("d_out", d_out)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            checks.fail(func, name, "a positive int", value)
-    initialiser = resolve_initialiser(func, init)
-    W = initialiser(key, (d_out, d_in), dtype)
+    W = resolve_initialiser(checks.public_name(init_dense), init)(key, (d_out, d_in), dtype)
     b = jnp.zeros((d_out,), W.dtype)
     return DenseParams(W, b)
 
 
-@checks.inputs(params=checks.fields(W="float[N_out N_in]", b="float[N_out]"), x="float[N_in]")
+@checks.inputs(params=checks.fields(W="float[N_out N_in]", b="float[N_out]"), x=one_example("float[N_in]"))
 def dense(params: DenseParams, x: jax.Array) -> jax.Array:
-    r"""Affine map of one dense layer, $z = W x + b$.
+    r"""Affine map of one dense layer, $z = W x + b$ (a one-example function).
 
     Args:
       params: ``DenseParams(W, b)`` with ``W`` of shape ``(N_out, N_in)``.
-      x: one example, shape ``(N_in,)``. Use ``jax.vmap`` for batches.
+      x: ONE example, shape ``(N_in,)`` (a list is converted); batch with
+        ``jax.vmap(dense, in_axes=(None, 0))``.
 
     Returns:
       $z$, shape ``(N_out,)``.
 
     Raises:
-      ValueError: if ``x`` is not rank 1, its width differs from ``W.shape[1]``, or ``b``'s
-        shape is not ``(W.shape[0],)``.
+      ValueError: if ``x`` is not one example of rank 1 (a batch: the message says to use
+        ``jax.vmap``), its width differs from ``W.shape[1]``, or ``b``'s shape is not ``(W.shape[0],)``.
       TypeError: if ``x`` is not floating.
 
     References:

@@ -82,11 +82,12 @@ def _lecun_var(fan_in, fan_out):
     return 1.0 / fan_in
 
 
+@checks.inputs(key="key[]")
 def glorot_normal(key: jax.Array, shape, dtype=None) -> jax.Array:
     r"""Glorot (Xavier) normal initialiser: $W_{ij} \sim \mathcal{N}(0, 2/(N_{\ell-1} + N_\ell))$.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       shape: weight shape ``(N_out, N_in)`` (column orientation; extra leading axes multiply both fans).
       dtype: floating dtype (default: JAX's default float).
 
@@ -95,20 +96,21 @@ def glorot_normal(key: jax.Array, shape, dtype=None) -> jax.Array:
 
     Raises:
       ValueError: if ``shape`` has rank < 2 or a non-positive size.
-      TypeError: if ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key or ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.5. Glorot & Bengio (2010). Oracle in tests:
       ``jax.nn.initializers.glorot_normal`` with ``in_axis=-1, out_axis=-2`` (truncated there).
     """
-    return _normal("layers.glorot_normal", key, shape, dtype, _glorot_var)
+    return _normal(checks.public_name(glorot_normal), key, shape, dtype, _glorot_var)
 
 
+@checks.inputs(key="key[]")
 def glorot_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
     r"""Glorot (Xavier) uniform initialiser: $W_{ij} \sim U(-a, a)$, $a = \sqrt{6/(N_{\ell-1}+N_\ell)}$.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       shape: weight shape ``(N_out, N_in)``.
       dtype: floating dtype (default: JAX's default float).
 
@@ -117,20 +119,21 @@ def glorot_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
 
     Raises:
       ValueError: if ``shape`` has rank < 2 or a non-positive size.
-      TypeError: if ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key or ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.5. Glorot & Bengio (2010). Oracle in tests:
       ``jax.nn.initializers.glorot_uniform`` and ``torch.nn.init.xavier_uniform_``.
     """
-    return _uniform("layers.glorot_uniform", key, shape, dtype, _glorot_var)
+    return _uniform(checks.public_name(glorot_uniform), key, shape, dtype, _glorot_var)
 
 
+@checks.inputs(key="key[]")
 def he_normal(key: jax.Array, shape, dtype=None) -> jax.Array:
     r"""He (Kaiming) normal initialiser: $W_{ij} \sim \mathcal{N}(0, 2/N_{\ell-1})$, suited to ReLU.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       shape: weight shape ``(N_out, N_in)``.
       dtype: floating dtype (default: JAX's default float).
 
@@ -139,20 +142,21 @@ def he_normal(key: jax.Array, shape, dtype=None) -> jax.Array:
 
     Raises:
       ValueError: if ``shape`` has rank < 2 or a non-positive size.
-      TypeError: if ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key or ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.5. He et al. (2015). Oracle in tests:
       ``jax.nn.initializers.variance_scaling(2, "fan_in", "normal")``.
     """
-    return _normal("layers.he_normal", key, shape, dtype, _he_var)
+    return _normal(checks.public_name(he_normal), key, shape, dtype, _he_var)
 
 
+@checks.inputs(key="key[]")
 def he_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
     r"""He (Kaiming) uniform initialiser: $W_{ij} \sim U(-a, a)$, $a = \sqrt{6/N_{\ell-1}}$.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       shape: weight shape ``(N_out, N_in)``.
       dtype: floating dtype (default: JAX's default float).
 
@@ -161,19 +165,20 @@ def he_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
 
     Raises:
       ValueError: if ``shape`` has rank < 2 or a non-positive size.
-      TypeError: if ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key or ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.5. He et al. (2015). Oracle in tests: ``jax.nn.initializers.he_uniform``.
     """
-    return _uniform("layers.he_uniform", key, shape, dtype, _he_var)
+    return _uniform(checks.public_name(he_uniform), key, shape, dtype, _he_var)
 
 
+@checks.inputs(key="key[]")
 def lecun_normal(key: jax.Array, shape, dtype=None) -> jax.Array:
     r"""LeCun normal initialiser: $W_{ij} \sim \mathcal{N}(0, 1/N_{\ell-1})$.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       shape: weight shape ``(N_out, N_in)``.
       dtype: floating dtype (default: JAX's default float).
 
@@ -182,20 +187,21 @@ def lecun_normal(key: jax.Array, shape, dtype=None) -> jax.Array:
 
     Raises:
       ValueError: if ``shape`` has rank < 2 or a non-positive size.
-      TypeError: if ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key or ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.5. LeCun et al. (1998), "Efficient BackProp". Oracle in tests:
       ``jax.nn.initializers.variance_scaling(1, "fan_in", "normal")``.
     """
-    return _normal("layers.lecun_normal", key, shape, dtype, _lecun_var)
+    return _normal(checks.public_name(lecun_normal), key, shape, dtype, _lecun_var)
 
 
+@checks.inputs(key="key[]")
 def lecun_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
     r"""LeCun uniform initialiser: $W_{ij} \sim U(-a, a)$, $a = \sqrt{3/N_{\ell-1}}$.
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       shape: weight shape ``(N_out, N_in)``.
       dtype: floating dtype (default: JAX's default float).
 
@@ -204,12 +210,12 @@ def lecun_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
 
     Raises:
       ValueError: if ``shape`` has rank < 2 or a non-positive size.
-      TypeError: if ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key or ``dtype`` is not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.5. Oracle in tests: ``jax.nn.initializers.lecun_uniform``.
     """
-    return _uniform("layers.lecun_uniform", key, shape, dtype, _lecun_var)
+    return _uniform(checks.public_name(lecun_uniform), key, shape, dtype, _lecun_var)
 
 
 INITIALISERS: dict[str, Callable] = {

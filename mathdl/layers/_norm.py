@@ -9,9 +9,12 @@ the batch is a ``jax.vmap`` axis given a name (``axis_name``), and the statistic
         axis_name="batch", out_axes=(0, None),
     )(X)
 
-The variances are the biased $1/n$ ones, as in the book.
+The variances are the biased $1/n$ ones, as in the book. Statistics are computed in at least
+float32 (as Flax does) and the result is cast back to ``x``'s dtype: in float16 or bfloat16 the
+mean of values near 1000 would otherwise lose the very digits that normalisation keeps.
 """
 
+import math
 from typing import NamedTuple
 
 import jax
@@ -19,6 +22,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from mathdl import checks
+from mathdl.layers._specs import one_example, positive_int
 
 __all__ = [
     "BatchNormParams",
@@ -67,11 +71,7 @@ class LayerNormParams(NamedTuple):
     beta: jax.Array
 
 
-def _check_width(func: str, name: str, d) -> None:
-    if isinstance(d, bool) or not isinstance(d, int) or d <= 0:
-        checks.fail(func, name, "a positive int", d)
-
-
+@checks.inputs(num_features=positive_int)
 def init_batch_norm(num_features: int, *, dtype=None) -> tuple[BatchNormParams, BatchNormState]:
     r"""Initial batch-norm parameters ($\gamma = 1$, $\beta = 0$) and running statistics (mean 0, var 1).
 
@@ -88,12 +88,12 @@ def init_batch_norm(num_features: int, *, dtype=None) -> tuple[BatchNormParams, 
     References:
       [MEDL] Ch. 5, Sec. 5.6.
     """
-    _check_width("layers.init_batch_norm", "num_features", num_features)
     dtype = jax.dtypes.canonicalize_dtype(jnp.float64 if dtype is None else dtype)
     ones, zeros = jnp.ones((num_features,), dtype), jnp.zeros((num_features,), dtype)
     return BatchNormParams(ones, zeros), BatchNormState(zeros, ones)
 
 
+@checks.inputs(num_features=positive_int)
 def init_layer_norm(num_features: int, *, dtype=None) -> LayerNormParams:
     r"""Initial layer-norm parameters, $\gamma = 1$, $\beta = 0$.
 
@@ -110,24 +110,28 @@ def init_layer_norm(num_features: int, *, dtype=None) -> LayerNormParams:
     References:
       [MEDL] Ch. 7 (layer normalisation in the transformer); Ba, Kiros & Hinton (2016).
     """
-    _check_width("layers.init_layer_norm", "num_features", num_features)
     dtype = jax.dtypes.canonicalize_dtype(jnp.float64 if dtype is None else dtype)
     return LayerNormParams(jnp.ones((num_features,), dtype), jnp.zeros((num_features,), dtype))
 
 
-def _bc(v: jax.Array, ndim: int) -> jax.Array:
-    """Give a per-channel vector ``(C,)`` explicit leading unit axes to broadcast against ``(..., C)``."""
-    return v.reshape((1,) * (ndim - 1) + v.shape)
+def _wide(*arrays):
+    """The arrays in the statistics dtype: at least float32 (float64 stays float64)."""
+    ct = arrays[0].dtype if jnp.finfo(arrays[0].dtype).bits >= 32 else jnp.float32
+    return [a.astype(ct) for a in arrays]
 
 
-def _check_affine(func: str, params, x) -> None:
-    checks.check_dtype_floating(func, "x", x)
-    checks.check_rank(func, "x", x, tuple(range(1, 8)))
-    C = x.shape[-1]
-    checks.check_shape(func, "params.gamma", params.gamma, (C,))
-    checks.check_shape(func, "params.beta", params.beta, (C,))
+def _normalise(x, mu, var, gamma, beta, eps):
+    """gamma * (x - mu) / sqrt(var + eps) + beta, per channel on the last axis (all of one dtype)."""
+    d = x.ndim
+    bc = lambda v: v.reshape((1,) * (d - 1) + v.shape)  # (C,) -> (1, ..., C): strict rank promotion
+    return bc(gamma) * ((x - bc(mu)) * lax.rsqrt(bc(var) + eps)) + bc(beta)
 
 
+@checks.inputs(
+    x="float[*example C]",
+    params=checks.fields(gamma="float[C]", beta="float[C]"),
+    state=checks.fields(mean="float[C]", var="float[C]"),
+)
 def batch_norm(
     params: BatchNormParams,
     state: BatchNormState,
@@ -138,7 +142,7 @@ def batch_norm(
     momentum: float = 0.9,
     eps: float = 1e-5,
 ) -> tuple[jax.Array, BatchNormState]:
-    r"""Batch normalisation of one example inside a named (vmapped) batch.
+    r"""Batch normalisation of one example inside a named (vmapped) batch (a one-example function).
 
     Train mode, per channel $c$, over the $n_b$ values in the batch (and over any leading axes of
     ``x``, e.g. image positions):
@@ -152,12 +156,14 @@ def batch_norm(
     ``1 - momentum`` here, and PyTorch stores the *unbiased* variance in its running average
     while we keep the book's biased one). Gradients flow through $\hat\mu$ and $\hat\sigma^2$
     (the book's Fig. 5.10 graph). Eval mode uses the running statistics and returns ``state``
-    unchanged.
+    unchanged. The statistics and the normalisation are computed in at least float32 (Flax's
+    choice) and ``y`` is cast back to ``x``'s dtype.
 
     Args:
       params: ``BatchNormParams(gamma, beta)``, shape ``(C,)`` each.
       state: ``BatchNormState(mean, var)``, shape ``(C,)`` each.
-      x: one example, shape ``(..., C)`` (channels last).
+      x: ONE example, shape ``(..., C)`` (channels last; leading axes such as image positions
+        belong to the example). The batch is the ``jax.vmap`` axis named ``axis_name``.
       axis_name: name of the vmapped (or mapped) batch axis; ``None`` means the statistics are
         taken over the leading axes of ``x`` only.
       train: batch statistics (``True``) or running statistics (``False``).
@@ -165,8 +171,9 @@ def batch_norm(
       eps: $\varepsilon > 0$ added to the variance inside the square root.
 
     Returns:
-      ``(y, new_state)``: ``y`` of the shape of ``x``; ``new_state`` a ``BatchNormState`` (the
-      same for every example in the batch: use ``out_axes=(0, None)`` in ``vmap``).
+      ``(y, new_state)``: ``y`` of the shape and dtype of ``x``; ``new_state`` a
+      ``BatchNormState`` of ``state``'s dtype (the same for every example in the batch: use
+      ``out_axes=(0, None)`` in ``vmap``).
 
     Raises:
       ValueError: on mismatched shapes, ``momentum`` outside ``[0, 1]``, ``eps <= 0``, or, in train
@@ -178,73 +185,61 @@ def batch_norm(
       [MEDL] Ch. 5, Sec. 5.6 (biased variance, gradient through the statistics); Ioffe & Szegedy
       (2015). Oracles in tests: ``torch.nn.BatchNorm1d``, ``flax.nnx.BatchNorm``, a NumPy loop.
     """
-    func = "layers.batch_norm"
-    _check_affine(func, params, x)
-    checks.check_shape(func, "state.mean", state.mean, (x.shape[-1],))
-    checks.check_shape(func, "state.var", state.var, (x.shape[-1],))
+    func = checks.public_name(batch_norm)
     if not isinstance(train, bool):
         checks.fail(func, "train", "a bool", type(train).__name__, exc=TypeError)
     checks.check_range(func, "momentum", momentum, 0.0, 1.0, high_closed=True)
     checks.check_positive(func, "eps", eps)
-    d = x.ndim
-    gamma, beta = _bc(params.gamma, d), _bc(params.beta, d)
+    xw, gamma, beta, m, v = _wide(x, params.gamma, params.beta, state.mean, state.var)
     if not train:
-        y = gamma * (x - _bc(state.mean, d)) * lax.rsqrt(_bc(state.var, d) + eps) + beta
-        return y, state
-    axes = tuple(range(x.ndim - 1))  # the example's own leading axes (e.g. H, W)
-    per_example = 1
-    for s in x.shape[:-1]:
-        per_example *= s
+        return _normalise(xw, m, v, gamma, beta, eps).astype(x.dtype), state
     n_batch = 1 if axis_name is None else lax.psum(1, axis_name)  # a static int: the axis size
-    if per_example * n_batch < 2:
-        checks.fail(
-            func,
-            "x",
-            "at least 2 values per channel in train mode (batch statistics of one value have variance 0)",
-            f"batch size {n_batch} with example shape {tuple(x.shape)}",
-        )
+    if math.prod(x.shape[:-1]) * n_batch < 2:
+        got = f"batch size {n_batch} with example shape {tuple(x.shape)}"
+        checks.fail(func, "x", "at least 2 values per channel in train mode (one value has variance 0)", got)
 
-    def mean(v):
-        m = jnp.mean(v, axis=axes) if axes else v
-        return m if axis_name is None else lax.pmean(m, axis_name)
+    def mean(u):  # over the example's own leading axes (e.g. H, W), then over the named batch axis
+        u = jnp.mean(u, axis=tuple(range(x.ndim - 1))) if x.ndim > 1 else u
+        return u if axis_name is None else lax.pmean(u, axis_name)
 
-    mu = mean(x)  # shape (C,)
-    var = mean(jnp.square(x - _bc(mu, d)))  # two-pass, biased (1/n_b) as in the book
-    y = gamma * (x - _bc(mu, d)) * lax.rsqrt(_bc(var, d) + eps) + beta
-    new_mean = momentum * state.mean + (1 - momentum) * lax.stop_gradient(mu)
-    new_var = momentum * state.var + (1 - momentum) * lax.stop_gradient(var)
-    return y, BatchNormState(new_mean, new_var)
+    mu = mean(xw)  # shape (C,)
+    var = mean(jnp.square(xw - mu.reshape((1,) * (x.ndim - 1) + mu.shape)))  # two-pass, biased (1/n_b)
+    y = _normalise(xw, mu, var, gamma, beta, eps).astype(x.dtype)
+    new_mean = momentum * m + (1 - momentum) * lax.stop_gradient(mu)
+    new_var = momentum * v + (1 - momentum) * lax.stop_gradient(var)
+    return y, BatchNormState(new_mean.astype(state.mean.dtype), new_var.astype(state.var.dtype))
 
 
+@checks.inputs(x=one_example("float[p]"), params=checks.fields(gamma="float[p]", beta="float[p]"))
 def layer_norm(params: LayerNormParams, x: jax.Array, *, eps: float = 1e-5) -> jax.Array:
-    r"""Layer normalisation of one example over its last axis (the $p$ features).
+    r"""Layer normalisation of one example over its $p$ features (a one-example function).
 
     $$\mu = \frac1p\sum_{j=1}^p x_j, \quad \sigma^2 = \frac1p\sum_{j=1}^p (x_j - \mu)^2, \quad
     y = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}} + \beta$$
 
-    (biased $1/p$ variance, as the book's transformer chapter). Leading axes of ``x`` (e.g.
-    positions of a sequence) are normalised independently.
+    (biased $1/p$ variance, as the book's transformer chapter), computed in at least float32
+    (Flax's choice; the two-pass variance) and cast back to ``x``'s dtype.
 
     Args:
       params: ``LayerNormParams(gamma, beta)``, shape ``(p,)`` each.
-      x: shape ``(..., p)``.
+      x: ONE example, shape ``(p,)``. A sequence ``(T, p)`` or a batch is normalised row by row
+        with ``jax.vmap(lambda v: layer_norm(params, v))``; a higher-rank ``x`` is refused.
       eps: $\varepsilon > 0$.
 
     Returns:
-      Array of the shape of ``x``.
+      Array of the shape and dtype of ``x``.
 
     Raises:
-      ValueError: on mismatched shapes or ``eps <= 0``.
+      ValueError: if ``x`` is not of rank 1 (the message says to use ``jax.vmap``), on
+        mismatched shapes, or if ``eps <= 0``.
       TypeError: if ``x`` is not floating.
 
     References:
       [MEDL] Ch. 7 (LayerNorm with 1/p variance); Ba, Kiros & Hinton (2016).
-      Oracle in tests: ``torch.nn.LayerNorm``.
+      Oracles in tests: ``torch.nn.LayerNorm``, ``flax.nnx.LayerNorm`` (float16).
     """
-    func = "layers.layer_norm"
-    _check_affine(func, params, x)
-    checks.check_positive(func, "eps", eps)
-    mu = jnp.mean(x, axis=-1, keepdims=True)
-    var = jnp.mean(jnp.square(x - mu), axis=-1, keepdims=True)
-    d = x.ndim
-    return _bc(params.gamma, d) * ((x - mu) * lax.rsqrt(var + eps)) + _bc(params.beta, d)
+    checks.check_positive(checks.public_name(layer_norm), "eps", eps)
+    xw, gamma, beta = _wide(x, params.gamma, params.beta)
+    mu = jnp.mean(xw, keepdims=True)
+    var = jnp.mean(jnp.square(xw - mu), keepdims=True)  # two-pass, biased (1/p)
+    return _normalise(xw, mu, var, gamma, beta, eps).astype(x.dtype)

@@ -39,7 +39,6 @@ def test_init_shapes_and_zero_bias(getkey):
     assert init_dense(getkey(), 2, 2, dtype=jnp.float32).W.dtype == jnp.float32
 
 
-@pytest.mark.parametrize("transform", [lambda f: f, jax.jit])
 def test_jit_vmap_grad(getkey, transform):
     """Transforms: jit == eager, vmap == loop, d z_i / d W_ij = x_j (analytic), check_grads order 2."""
     p = init_dense(getkey(), 4, 3)
@@ -69,8 +68,14 @@ def test_linearity(alpha, beta):
 def test_bad_inputs(getkey):
     """Bad inputs: each refused with the function and argument named."""
     p = init_dense(getkey(), 3, 2)
-    with pytest.raises(ValueError, match=r"layers.dense: argument `x` expected rank 1, got '?shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"layers.dense: argument `x` expected one example of shape \(N_in,\); for a batch use jax.vmap, "
+        r"got shape \(2, 3\)",
+    ):
         dense(p, jnp.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"layers.dense: argument `x` expected rank 1, got shape \(\) \(rank 0\)"):
+        dense(p, jnp.array(1.0))
     with pytest.raises(ValueError, match=r"argument `x` expected shape \(3,\), got '?shape \(4,\)"):
         dense(p, jnp.ones(4))
     with pytest.raises(TypeError, match=r"argument `x` expected a floating-point array"):
@@ -85,6 +90,13 @@ def test_bad_inputs(getkey):
         init_dense(getkey(), 2, 2, init="orthogonal")
     with pytest.raises(TypeError, match=r"argument `init` expected an initialiser name or a callable"):
         init_dense(getkey(), 2, 2, init=3)
+    with pytest.raises(TypeError, match=r"layers.init_dense: argument `key` expected a typed PRNG key.*a raw key"):
+        init_dense(jax.random.PRNGKey(0), 2, 2)
+
+
+def test_lists_are_accepted():
+    """Python lists are array-likes: W = [[1, 2]], b = [3], x = [1, 1] gives z = [6] (worked value)."""
+    np.testing.assert_allclose(dense(DenseParams([[1.0, 2.0]], [3.0]), [1.0, 1.0]), [6.0], **tol(np.float64))
 
 
 def test_nan_propagates(getkey):

@@ -123,3 +123,5 @@ def test_bad_inputs(name, getkey):
         f(getkey(), ())
     with pytest.raises(ValueError, match=r"expected positive sizes, got '?shape \(2, -1\)"):
         f(getkey(), (2, -1))
+    with pytest.raises(TypeError, match=rf"layers.{name}: argument `key` expected a typed PRNG key.*a raw key"):
+        f(jax.random.PRNGKey(0), (2, 3))
