@@ -224,15 +224,20 @@ def nms(
         lab = labels[order]
         overlap &= lab[:, None] == lab[None, :]
 
-    def visit(i, keep):
-        suppressed = jnp.any(keep & overlap[i])
-        return keep.at[i].set(candidate[i] & ~suppressed)
-
-    keep = jax.lax.fori_loop(0, n, visit, jnp.zeros((n,), bool))
+    keep, _, _ = jax.lax.fori_loop(0, n, _visit, (jnp.zeros((n,), bool), overlap, candidate))
     (slot,) = jnp.nonzero(keep, size=k, fill_value=-1)
     valid = slot >= 0
     indices = jnp.where(valid, order[jnp.clip(slot, 0)], -1).astype(jnp.int32)
     return _ensure_boxes(func, "boxes", boxes, NMSResult(indices, valid))
+
+
+def _visit(i, carry):
+    """Greedy step i (boxes in score order): keep box i unless a kept box overlaps it by more than the threshold.
+
+    Module level, with the arrays in the carry, so eager calls reuse one compiled loop."""
+    keep, overlap, candidate = carry
+    suppressed = jnp.any(keep & overlap[i])
+    return keep.at[i].set(candidate[i] & ~suppressed), overlap, candidate
 
 
 def _as_mask(func: str, name: str, value, dims) -> jax.Array:
