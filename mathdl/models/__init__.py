@@ -9,5 +9,16 @@ denoising, latent interpolation). Each model is ``init_<model>(key, ...) -> para
 from mathdl._api import reexport
 
 __all__ = reexport(
-    __name__, "_activation_table", "_autoencoder", "_backprop", "_detection", "_expressive", "_mlp", "_siamese", "_unet"
+    __name__,
+    "_activation_table",
+    "_autoencoder",
+    "_backprop",
+    "_cnn",
+    "_detection",
+    "_expressive",
+    "_mlp",
+    "_resnet",
+    "_siamese",
+    "_summary",
+    "_unet",
 )
