@@ -99,9 +99,10 @@ def contrastive_loss(z1: jax.Array, z2: jax.Array, same: jax.Array, *, margin: f
     _same_dtypes(func, [("z1", z1), ("z2", z2)])
     m = _margin(func, margin)
     q = _sq_dist(z1, z2)
-    s = same.astype(z1.dtype)
+    si = same.astype(jnp.int32)
+    s = si.astype(z1.dtype)
     loss = s * 0.5 * q + (1 - s) * 0.5 * jnp.square(jnp.maximum(m - _sqrt0(q), 0))
-    ok = (same == 0) | (same == 1)
+    ok = (si == 0) | (si == 1)
     return checks.ensure(ok, loss, func, "same", "0/1 (or boolean) pair labels")
 
 
