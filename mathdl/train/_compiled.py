@@ -1,8 +1,8 @@
 r"""The compiled pieces of ``train.loop``: one step, and a run of steps as one ``lax.scan``.
 
-Both carry ``(state, tally, t)`` and are jitted once at module level with the user's step, the
-guard, the batch size and the batch sharding as static arguments, so a second ``loop`` call
-with the same step function compiles nothing. The carry is donated.
+Both carry ``(state, tally)`` (the tally holds the global step ``t``) and are jitted once per
+(step function, guard, batch size, batch sharding[, length]) and cached, so a second ``loop``
+call with the same step function compiles nothing. The carry is donated.
 
 Batch ``t`` of a run with data is rows ``i B, ..., (i + 1) B - 1`` of the permutation of epoch
 ``e = t // s``, ``i = t mod s``, where ``s = n // B`` steps make an epoch and the permutation is
@@ -14,7 +14,6 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from mathdl.data import epoch_permutation
 from mathdl.train._guard import add_to_tally, scalar_metric_dtypes
@@ -41,18 +40,18 @@ def _stack_flags(flags: dict) -> jax.Array:
 
 
 def _one(step, guard, batch_size, batch_sharding, carry, data, perm, step_key):
-    state, tally, t = carry
+    state, tally = carry
+    t = tally.ints[0]
     batch = _batch(data, perm, t, batch_size, batch_sharding)
     state, metrics = step(state, batch, jax.random.fold_in(step_key, t))
-    tally = add_to_tally(tally, metrics, _stack_flags(guard(state, metrics)), t)
-    return state, tally, t + 1
+    return state, add_to_tally(tally, metrics, _stack_flags(guard(state, metrics)))
 
 
 def _steps(step, guard, batch_size, batch_sharding, length, carry, data, perm_key, step_key):
     perm = None
     if data is not None:
         n = jax.tree.leaves(data)[0].shape[0]
-        perm = epoch_permutation(perm_key, carry[2] // (n // batch_size), n)
+        perm = epoch_permutation(perm_key, carry[1].ints[0] // (n // batch_size), n)
 
     def body(c, _):
         return _one(step, guard, batch_size, batch_sharding, c, data, perm, step_key), None
@@ -61,12 +60,37 @@ def _steps(step, guard, batch_size, batch_sharding, length, carry, data, perm_ke
     return carry
 
 
-one_step = jax.jit(_one, static_argnums=(0, 1, 2, 3), donate_argnums=(4,))
-"""``one_step(step, guard, batch_size, batch_sharding, carry, data, perm, step_key) -> carry``."""
+@functools.lru_cache(maxsize=64)
+def one_step(step, guard, batch_size, batch_sharding):
+    """``f(carry, data, perm, step_key) -> carry``: one step, compiled, the carry donated."""
+    return jax.jit(functools.partial(_one, step, guard, batch_size, batch_sharding), donate_argnums=(0,))
 
-many_steps = jax.jit(_steps, static_argnums=(0, 1, 2, 3, 4), donate_argnums=(5,))
-"""``many_steps(step, guard, batch_size, batch_sharding, length, carry, data, perm_key, step_key)``:
-``length`` steps inside one epoch as one ``lax.scan``."""
+
+@functools.lru_cache(maxsize=64)
+def many_steps(step, guard, batch_size, batch_sharding, length):
+    """``f(carry, data, perm_key, step_key) -> carry``: ``length`` steps in one epoch as one ``lax.scan``."""
+    return jax.jit(functools.partial(_steps, step, guard, batch_size, batch_sharding, length), donate_argnums=(0,))
+
+
+@functools.lru_cache(maxsize=8)
+def copy_tree(sharding):
+    """``f(tree) -> tree``: fresh device buffers for every leaf, in one compiled call (placed on ``sharding``).
+
+    The loop donates its state; a copy keeps the caller's arrays intact. One compiled copy is
+    much cheaper than ``device_put(..., may_alias=False)`` leaf by leaf.
+    """
+    return jax.jit(lambda tree: jax.tree.map(jnp.copy, tree), out_shardings=sharding)
+
+
+def _split_copy(key):
+    # split a copy: the caller's key is only read (a second call with the same key is the same run)
+    own = jax.random.wrap_key_data(jax.random.key_data(key), impl=jax.random.key_impl(key))
+    perm_key, step_key = jax.random.split(own)
+    return perm_key, step_key
+
+
+split_key = jax.jit(_split_copy)
+"""``split_key(key) -> (perm_key, step_key)`` without consuming ``key``, in one compiled call."""
 
 permutation = jax.jit(epoch_permutation, static_argnums=(2,))
 """``permutation(perm_key, epoch, n)``, compiled once (the step-by-step loop's epoch order)."""
@@ -74,7 +98,7 @@ permutation = jax.jit(epoch_permutation, static_argnums=(2,))
 
 def _avals(tree):
     leaves, treedef = jax.tree.flatten(tree)
-    return treedef, tuple((np.shape(x), jnp.result_type(x), getattr(x, "weak_type", False)) for x in leaves)
+    return treedef, tuple((tuple(x.shape), x.dtype, getattr(x, "weak_type", False)) for x in leaves)
 
 
 @functools.lru_cache(maxsize=64)

@@ -75,12 +75,23 @@ def finite_leaves(state, metrics) -> dict:
 
 
 class Tally(NamedTuple):
-    """Sums of the scalar metrics since the last log point, and the first non-finite step."""
+    """The step counter, sums of the scalar metrics since the last log point, and the first non-finite step."""
 
     sums: dict  # {name: shape=()}, the dtype of the metric (float32 for integer or bool metrics)
-    count: jax.Array  # shape=(), int32: steps summed
-    first_bad: jax.Array  # shape=(), int32: the first step with a false guard flag, -1 while none
-    bad_flags: jax.Array  # shape=(number of guard entries,), bool: the guard's flags at that step
+    ints: jax.Array  # shape=(3,), int32: [t (the global step), steps summed, first bad step or -1]
+    bad_flags: jax.Array  # shape=(number of guard entries,), bool: the guard's flags at the first bad step
+
+    @property
+    def step(self) -> jax.Array:
+        return self.ints[0]
+
+    @property
+    def count(self) -> jax.Array:
+        return self.ints[1]
+
+    @property
+    def first_bad(self) -> jax.Array:
+        return self.ints[2]
 
 
 def scalar_metric_dtypes(metric_shapes) -> dict:
@@ -95,26 +106,22 @@ def scalar_metric_dtypes(metric_shapes) -> dict:
     return out
 
 
-def new_tally(sum_dtypes: dict, n_flags: int) -> Tally:
-    """A zero tally built on the host (putting it on the device compiles nothing)."""
+def new_tally(t: int, sum_dtypes: dict, n_flags: int) -> Tally:
+    """A zero tally at step ``t``, built on the host (putting it on the device compiles nothing)."""
     return Tally(
         {k: np.zeros((), d) for k, d in sum_dtypes.items()},
-        np.zeros((), np.int32),
-        np.full((), -1, np.int32),
+        np.array([t, 0, -1], np.int32),
         np.ones((n_flags,), bool),
     )
 
 
-def add_to_tally(tally: Tally, metrics, flags: jax.Array, t: jax.Array) -> Tally:
-    """Add one step's scalar metrics and record its guard flags if it is the first bad step."""
+def add_to_tally(tally: Tally, metrics, flags: jax.Array) -> Tally:
+    """Count one step, add its scalar metrics, and record its guard flags if it is the first bad step."""
     sums = {k: v + jnp.asarray(metrics[k]).astype(v.dtype) for k, v in tally.sums.items()}
-    first = (tally.first_bad < 0) & ~jnp.all(flags)
-    return Tally(
-        sums,
-        tally.count + 1,
-        jnp.where(first, t.astype(jnp.int32), tally.first_bad),
-        jnp.where(first, flags, tally.bad_flags),
-    )
+    t, count, first_bad = tally.ints[0], tally.ints[1], tally.ints[2]
+    first = (first_bad < 0) & ~jnp.all(flags)
+    ints = jnp.stack([t + 1, count + 1, jnp.where(first, t, first_bad)])
+    return Tally(sums, ints, jnp.where(first, flags, tally.bad_flags))
 
 
 def raise_if_bad(tally: Tally, names: list[str], checkpoint: str | None) -> None:

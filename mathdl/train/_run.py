@@ -75,9 +75,8 @@ class Run:
 
     # ---------------------------------------------------------------- setup
     def place(self, tree):
-        # a fresh copy (may_alias=False): the compiled step donates its inputs, which must never be
-        # the caller's arrays; device_put copies without compiling anything
-        return jax.device_put(tree, self.replicated, may_alias=False)
+        # a fresh copy: the compiled step donates its inputs, which must never be the caller's arrays
+        return _compiled.copy_tree(self.replicated)(tree)
 
     def _probe(self, state):
         batch = None
@@ -119,8 +118,8 @@ class Run:
             self.best = self.place(tree["best"])
         return self.place(tree["state"]), int(meta["step"])
 
-    def _new_tally(self):
-        return jax.device_put(new_tally(self.sum_dtypes, len(self.names)), self.replicated)
+    def _new_tally(self, t: int):
+        return jax.device_put(new_tally(t, self.sum_dtypes, len(self.names)), self.replicated)
 
     # ---------------------------------------------------------------- the run
     def run(self, state):
@@ -128,11 +127,10 @@ class Run:
         from mathdl.train._loop import LoopResult
 
         plan = self.plan
-        self.data_dev = None if self.data is None else self.place(jax.tree.map(np.asarray, self.data))
+        # the data are never donated: no copy of device arrays (NumPy arrays are transferred once)
+        self.data_dev = None if self.data is None else jax.device_put(self.data, self.replicated)
         state = self.place(state)
-        # split a copy: the caller's key is only read (a second call with the same key is the same run)
-        own = jax.random.wrap_key_data(jax.random.key_data(self.key), impl=jax.random.key_impl(self.key))
-        self.perm_key, self.step_key = jax.random.split(own)
+        self.perm_key, self.step_key = _compiled.split_key(self.key)
         self._probe(state)
         if self.ckpt_dir is not None:
             self.identity = _identity.run_identity(
@@ -140,7 +138,7 @@ class Run:
                 state=state,
             )  # fmt: skip
         state, t = self._resume(state)
-        carry = (state, self._new_tally(), jax.device_put(np.int32(t), self.replicated))
+        carry = (state, self._new_tally(t))
         self.next_ckpt = _next_multiple(t, plan.checkpoint_every)
         self.t_log = (time.perf_counter(), t)
         with ExitStack() as stack:  # closed in reverse: bar, then the writer's last save, then the handlers
@@ -153,7 +151,7 @@ class Run:
                 self.bar = tqdm(total=plan.total, initial=t, desc="train", unit="step", leave=False, dynamic_ncols=True)
                 stack.callback(self.bar.close)
             while t < plan.total and self.stop is None:
-                carry, t = self._advance(carry, t)
+                carry, t = self._advance(carry, t, signals)
                 carry = self._boundary(carry, t, signals)
         final = self.best if self.restore_best and self.best is not None else carry[0]
         epoch = t // plan.steps_per_epoch if plan.steps_per_epoch else 0
@@ -178,17 +176,24 @@ class Run:
             self.perm_epoch, self.perm = epoch, _compiled.permutation(self.perm_key, epoch, self.plan.n)
         return self.perm
 
-    def _advance(self, carry, t: int):
+    def _advance(self, carry, t: int, signals):
+        """Run to the next boundary: one scan, or one compiled call per step (stopping early on a signal)."""
         statics = (self.step, self.guard, self.plan.batch_size, self.batch_sharding)
+        end = self._segment_end(t)
         if self.plan.scan:
-            end = self._segment_end(t)
-            carry = _compiled.many_steps(*statics, end - t, carry, self.data_dev, self.perm_key, self.step_key)
+            carry = _compiled.many_steps(*statics, end - t)(carry, self.data_dev, self.perm_key, self.step_key)
+            done = end - t
         else:
-            end = t + 1
-            carry = _compiled.one_step(*statics, carry, self.data_dev, self._perm_for(t), self.step_key)
+            one, data, perm, key = _compiled.one_step(*statics), self.data_dev, self._perm_for(t), self.step_key
+            done = 0
+            while t + done < end:  # the hot loop: nothing here but the call and the signal flag
+                carry = one(carry, data, perm, key)
+                done += 1
+                if signals.received:
+                    break
         if self.bar is not None:
-            self.bar.update(end - t)
-        return carry, end
+            self.bar.update(done)
+        return carry, t + done
 
     def _boundary(self, carry, t: int, signals):
         plan = self.plan
@@ -216,7 +221,7 @@ class Run:
         return entry
 
     def _flush(self, carry, t: int):
-        state, tally, t_dev = carry
+        state, tally = carry
         tally = jax.device_get(tally)
         raise_if_bad(tally, self.names, self.last_ckpt)
         count = int(tally.count)
@@ -234,7 +239,7 @@ class Run:
         self._log(entry)
         if self.bar is not None:
             self.bar.set_postfix({k: f"{v:.4g}" for k, v in list(entry.items())[1:4] if isinstance(v, float)})
-        return state, self._new_tally(), t_dev
+        return state, self._new_tally(t)
 
     def _evaluate(self, state, t: int) -> None:
         metrics = self.eval_fn(state)

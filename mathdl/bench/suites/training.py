@@ -16,11 +16,19 @@ r"""Training steps: mathdl's one compiled step against hand-written JAX, Flax NN
 * ``mlp_tiny_adam``: the same at 8-16-16-4 with a batch of 8: the time is per-step framework
   overhead (dispatch, pytree handling), not arithmetic.
 * ``logreg_sgd``: one SGD step of softmax regression 784 -> 10 on a batch of 128 ([MEDL] Ch. 3).
+* ``loop_tiny_adam_200_steps`` and ``..._step_by_step``: the per-step cost of
+  :func:`mathdl.train.loop`. ``mathdl`` is one ``loop`` call of 200 steps (one epoch of shuffled
+  data: the batch gathered on the device, the non-finite guard and the metric tally included) of
+  the tiny MLP's Adam step, as one ``lax.scan`` (the default when logs and checkpoints fall on
+  epoch boundaries) or with ``scan=False`` (one compiled call per step); ``loop`` is mathdl's
+  jitted step alone called 200 times from Python on a fixed batch (the ``mathdl`` column of
+  ``mlp_tiny_adam``, times 200); ``jax`` is the hand-written step the same way.
+  ``(mathdl - loop) / 200`` is what the loop adds per step, its fixed cost per call included.
 * ``checkpoint_every_100``: 100 Adam steps of the MNIST-sized MLP (one ``lax.scan``), then, for
-  ``mathdl``, a verified checkpoint written the way ``fit`` writes it (host copy now, orbax
-  write + manifest on a background thread, keep 2); ``jax`` is the same 100 steps without
-  the checkpoint. The ratio is the cost of checkpointing every 100 steps (target at full size:
-  at least 0.95, i.e. under 5%).
+  ``mathdl``, a verified checkpoint written the way ``loop`` writes it
+  (:class:`mathdl.train.CheckpointWriter`: host copy now, orbax write + manifest on a background
+  thread, keep 2); ``jax`` is the same 100 steps without the checkpoint. The ratio is the cost
+  of checkpointing every 100 steps (target at full size: at least 0.95, i.e. under 5%).
 """
 
 import tempfile
@@ -36,6 +44,7 @@ _MLP = {True: ((32, 16, 16, 4), 8), False: ((784, 512, 512, 10), 128)}
 _TINY = ((8, 16, 16, 4), 8)
 _LOGREG = {True: ((32, 4), 8), False: ((784, 10), 128)}
 _CKPT_STEPS = {True: 5, False: 100}
+_LOOP_STEPS = 200
 
 
 def _mlp_flops(widths, batch) -> float:
@@ -49,8 +58,8 @@ def _data(widths, batch, seed=0):
     return jnp.asarray(X), jnp.asarray(y)
 
 
-def _mathdl_step(widths, lr=1e-3):
-    """mathdl's step for an MLP: (jitted step with donation, params, opt_state)."""
+def _mathdl_step(widths, lr=1e-3, *, jit=True):
+    """mathdl's step for an MLP: (step, jitted with donation unless ``jit=False``; params; opt_state)."""
     try:
         from mathdl import losses, models
     except ImportError as exc:
@@ -64,7 +73,9 @@ def _mathdl_step(widths, lr=1e-3):
         return losses.softmax_cross_entropy(models.mlp(theta, x), y)
 
     opt = optax.adam(lr)  # the same optimizer as the `jax` column: the ratio measures the step, not Adam
-    step = jax.jit(make_train_step(mean_loss(example_loss), opt), donate_argnums=(0, 1))
+    step = make_train_step(mean_loss(example_loss), opt)
+    if jit:
+        step = jax.jit(step, donate_argnums=(0, 1))
     return step, params, opt.init(params)
 
 
@@ -301,12 +312,70 @@ def logreg_sgd(quick: bool):
     return impls
 
 
+def _loop_impls(scan: bool) -> dict:
+    from mathdl.train import loop
+
+    widths, batch = _TINY
+    one, params, opt_state = _mathdl_step(widths, jit=False)  # loop compiles it
+    step = _mathdl_step(widths)[0]
+    rng = np.random.default_rng(1)
+    n = batch * _LOOP_STEPS  # one epoch of 200 batches
+    X = rng.normal(size=(n, widths[0])).astype(np.float32)
+    y = rng.integers(0, widths[-1], size=n).astype(np.int32)
+    key = jax.random.key(0)  # loop reads its key, never consumes it
+
+    def supervised(state, b, k):
+        p, o, m = one(*state, b, k)
+        return (p, o), m
+
+    def run_loop():
+        res = loop(supervised, (params, opt_state), key=key, data=(X, y), batch_size=batch, epochs=1, scan=scan,
+                   progress=False, handle_signals=False)  # fmt: skip
+        return res.state
+
+    Xb, yb = _data(widths, batch)
+    box = _Box(jax.tree.map(jnp.copy, params), jax.tree.map(jnp.copy, opt_state))
+
+    def run_steps():
+        for _ in range(_LOOP_STEPS):
+            p, o, m = step(*box.state, (Xb, yb), None)
+            box.state = (p, o)
+        return m["loss"]
+
+    jstep, jparams, jstate = _hand_jax_step(widths)
+    jbox = _Box(jparams, jstate)
+
+    def run_jax():
+        for _ in range(_LOOP_STEPS):
+            p, o, v = jstep(*jbox.state, Xb, yb)
+            jbox.state = (p, o)
+        return v
+
+    return {"mathdl": run_loop, "loop": run_steps, "jax": run_jax}
+
+
+@register_case("training", f"loop_tiny_adam_{_LOOP_STEPS}_steps", flops=lambda q: _LOOP_STEPS * _mlp_flops(*_TINY))
+def loop_tiny_adam(quick: bool):
+    """200 Adam steps of the 8-16-16-4 MLP through train.loop as it runs by default (one scan per epoch)."""
+    del quick
+    return _loop_impls(scan=True)
+
+
+@register_case(
+    "training", f"loop_tiny_adam_{_LOOP_STEPS}_steps_step_by_step", flops=lambda q: _LOOP_STEPS * _mlp_flops(*_TINY)
+)
+def loop_tiny_adam_step_by_step(quick: bool):
+    """The same 200 steps through train.loop with scan=False: one compiled call per step."""
+    del quick
+    return _loop_impls(scan=False)
+
+
 # No ratio floor: the regression guard runs quick sizes, where 5 tiny steps cost far less than any
 # disk write; the 5% target is for the full size (read the jax/mathdl ratio of a full run).
 @register_case("training", "checkpoint_every_100", flops=lambda q: _CKPT_STEPS[q] * _mlp_flops(*_MLP[q]))
 def checkpoint_every_100(quick: bool):
     """100 Adam steps of the MNIST-sized MLP with (mathdl) and without (jax) one verified checkpoint."""
-    from mathdl.train._checkpoint import _AsyncSaver
+    from mathdl.train import CheckpointWriter
 
     widths, batch = _MLP[quick]
     n_steps = _CKPT_STEPS[quick]
@@ -333,7 +402,7 @@ def checkpoint_every_100(quick: bool):
 
     many = jax.jit(many, donate_argnums=(0, 1))
     folder = tempfile.mkdtemp(prefix="mathdl-bench-ckpt-")
-    saver = _AsyncSaver()
+    saver = CheckpointWriter()
     box = _Box(params, opt_state)
     jbox = _Box(jax.tree.map(jnp.copy, params), jax.tree.map(jnp.copy, opt_state))
     counter = [0]
