@@ -15,7 +15,7 @@ import numpy as np
 
 from mathdl import checks
 from mathdl.checks import Text
-from mathdl.layers import DenseParams, dense, init_dense
+from mathdl.layers import DenseParams, dense, init_dense, one_example
 
 __all__ = [
     "AutoencoderParams",
@@ -46,6 +46,18 @@ def _identity(z):
     return z
 
 
+def _autoencoder_params(func: str, name: str, params, dims: dict) -> AutoencoderParams:
+    """Spec: ``AutoencoderParams`` with ``W_1`` of shape ``(m, p)`` and ``W_2`` of shape ``(p, m)``."""
+    if not isinstance(params, AutoencoderParams):
+        checks.fail(func, name, "AutoencoderParams(encoder, decoder)", Text(type(params).__name__), exc=TypeError)
+    enc = checks.fields(W="float[m p]", b="float[m]").conform(func, f"{name}.encoder", params.encoder, dims)
+    dec = checks.fields(W="float[p m]", b="float[p]").conform(func, f"{name}.decoder", params.decoder, dims)
+    return AutoencoderParams(enc, dec)
+
+
+_ONE_INPUT = one_example("float[p]")
+
+
 def _act(func, name, f):
     if f is None:
         return _identity
@@ -54,6 +66,7 @@ def _act(func, name, f):
     return f
 
 
+@checks.inputs(key="key[]")
 def init_autoencoder(key: jax.Array, p: int, m: int, *, init="glorot_uniform", dtype=None) -> AutoencoderParams:
     r"""Initialise a shallow autoencoder $\mathbb R^p \to \mathbb R^m \to \mathbb R^p$.
 
@@ -76,7 +89,7 @@ def init_autoencoder(key: jax.Array, p: int, m: int, *, init="glorot_uniform", d
     References:
       [MEDL] Ch. 3, Sec. 3.5 (shallow autoencoders); Ch. 5, Sec. 5.5 (initialisation).
     """
-    func = "models.init_autoencoder"
+    func = checks.public_name(init_autoencoder)
     for name, value in (("p", p), ("m", m)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value <= 0:
             checks.fail(func, name, "a positive int", value)
@@ -86,6 +99,7 @@ def init_autoencoder(key: jax.Array, p: int, m: int, *, init="glorot_uniform", d
     )
 
 
+@checks.inputs(params=_autoencoder_params, x=_ONE_INPUT)
 def encode(params: AutoencoderParams, x, *, activation: Callable | None = None) -> jax.Array:
     r"""Encoder $z = S_1(W_1 x + b_1)$ for one example.
 
@@ -104,9 +118,10 @@ def encode(params: AutoencoderParams, x, *, activation: Callable | None = None) 
     References:
       [MEDL] Ch. 3, Sec. 3.5.
     """
-    return _act("models.encode", "activation", activation)(dense(params.encoder, x))
+    return _act(checks.public_name(encode), "activation", activation)(dense(params.encoder, x))
 
 
+@checks.inputs(params=_autoencoder_params, z=one_example("float[m]"))
 def decode(params: AutoencoderParams, z, *, activation: Callable | None = None) -> jax.Array:
     r"""Decoder $\hat x = S_2(W_2 z + b_2)$ for one code.
 
@@ -125,9 +140,10 @@ def decode(params: AutoencoderParams, z, *, activation: Callable | None = None) 
     References:
       [MEDL] Ch. 3, Sec. 3.5.
     """
-    return _act("models.decode", "activation", activation)(dense(params.decoder, z))
+    return _act(checks.public_name(decode), "activation", activation)(dense(params.decoder, z))
 
 
+@checks.inputs(params=_autoencoder_params, x=_ONE_INPUT)
 def autoencoder(
     params: AutoencoderParams,
     x,
@@ -153,10 +169,15 @@ def autoencoder(
     References:
       [MEDL] Ch. 3, Sec. 3.5.
     """
-    z = encode(params, x, activation=encoder_activation)
-    return decode(params, z, activation=decoder_activation)
+    return _autoencode(checks.public_name(autoencoder), params, x, encoder_activation, decoder_activation)
 
 
+def _autoencode(func: str, params: AutoencoderParams, x, S_1, S_2) -> jax.Array:
+    z = _act(func, "encoder_activation", S_1)(dense(params.encoder, x))  # z = S_1(W_1 x + b_1)
+    return _act(func, "decoder_activation", S_2)(dense(params.decoder, z))  # x_hat = S_2(W_2 z + b_2)
+
+
+@checks.inputs(params=_autoencoder_params, x=_ONE_INPUT)
 def reconstruction_loss(
     params: AutoencoderParams,
     x,
@@ -182,10 +203,21 @@ def reconstruction_loss(
     References:
       [MEDL] Ch. 3, Sec. 3.5 (reconstruction loss).
     """
-    x_hat = autoencoder(params, x, encoder_activation=encoder_activation, decoder_activation=decoder_activation)
+    x_hat = _autoencode(checks.public_name(reconstruction_loss), params, x, encoder_activation, decoder_activation)
     return jnp.sum((x - x_hat) ** 2)
 
 
+def _corrupt(func: str, key, x, noise_std, drop_rate) -> jax.Array:
+    k_mask, k_noise = jax.random.split(key)
+    keep = jax.random.bernoulli(k_mask, 1.0 - drop_rate, x.shape)
+    noise = jax.random.normal(k_noise, x.shape, x.dtype)
+    x_tilde = jnp.where(keep, x, jnp.zeros((), x.dtype)) + jnp.asarray(noise_std, x.dtype) * noise
+    # A traced noise_std or drop_rate is not checked at trace time: outside its range the result is NaN.
+    x_tilde = checks.ensure(noise_std >= 0, x_tilde, func, "noise_std", "a value >= 0")
+    return checks.ensure((drop_rate >= 0) & (drop_rate < 1), x_tilde, func, "drop_rate", "a value in [0, 1)")
+
+
+@checks.inputs(key="key[]", x="float[*shape]")
 def corrupt(key: jax.Array, x, *, noise_std: float = 0.0, drop_rate: float = 0.0) -> jax.Array:
     r"""Corrupt an input for a denoising autoencoder: $\tilde x = m \odot x + \sigma \varepsilon$.
 
@@ -209,17 +241,13 @@ def corrupt(key: jax.Array, x, *, noise_std: float = 0.0, drop_rate: float = 0.0
     References:
       [MEDL] Ch. 3, Sec. 3.5 (denoising autoencoders, Fig. 3.15).
     """
-    func = "models.corrupt"
-    checks.check_dtype_floating(func, "x", x)
+    func = checks.public_name(corrupt)
     checks.check_positive(func, "noise_std", noise_std, strict=False)
     checks.check_range(func, "drop_rate", drop_rate, 0.0, 1.0)
-    x = jnp.asarray(x)
-    k_mask, k_noise = jax.random.split(key)
-    keep = jax.random.bernoulli(k_mask, 1.0 - drop_rate, x.shape)
-    noise = jax.random.normal(k_noise, x.shape, x.dtype)
-    return jnp.where(keep, x, jnp.zeros((), x.dtype)) + jnp.asarray(noise_std, x.dtype) * noise
+    return _corrupt(func, key, x, noise_std, drop_rate)
 
 
+@checks.inputs(key="key[]", params=_autoencoder_params, x=_ONE_INPUT)
 def denoising_loss(
     key: jax.Array,
     params: AutoencoderParams,
@@ -253,11 +281,15 @@ def denoising_loss(
     References:
       [MEDL] Ch. 3, Sec. 3.5 (denoising autoencoders).
     """
-    x_tilde = corrupt(key, x, noise_std=noise_std, drop_rate=drop_rate)
-    x_hat = autoencoder(params, x_tilde, encoder_activation=encoder_activation, decoder_activation=decoder_activation)
+    func = checks.public_name(denoising_loss)
+    checks.check_positive(func, "noise_std", noise_std, strict=False)
+    checks.check_range(func, "drop_rate", drop_rate, 0.0, 1.0)
+    x_tilde = _corrupt(func, key, x, noise_std, drop_rate)
+    x_hat = _autoencode(func, params, x_tilde, encoder_activation, decoder_activation)
     return jnp.sum((x - x_hat) ** 2)
 
 
+@checks.inputs(params=_autoencoder_params, x_i=_ONE_INPUT, x_j=_ONE_INPUT, lambdas="float[L]")
 def interpolate_latent(
     params: AutoencoderParams,
     x_i,
@@ -291,14 +323,12 @@ def interpolate_latent(
     References:
       [MEDL] Ch. 3, Sec. 3.5 (interpolation in the latent space, Fig. 3.16).
     """
-    func = "models.interpolate_latent"
-    checks.check_same_shape(func, "x_i", x_i, "x_j", x_j)
-    checks.check_rank(func, "lambdas", lambdas, 1)
-    checks.check_dtype_floating(func, "lambdas", lambdas)
-    lam = jnp.asarray(lambdas)[:, None]
-    z_i = encode(params, x_i, activation=encoder_activation)
-    z_j = encode(params, x_j, activation=encoder_activation)
+    func = checks.public_name(interpolate_latent)
+    S_1 = _act(func, "encoder_activation", encoder_activation)
+    S_2 = _act(func, "decoder_activation", decoder_activation)
+    lam = lambdas[:, None]
+    z_i, z_j = S_1(dense(params.encoder, x_i)), S_1(dense(params.encoder, x_j))
     codes = lam * z_i[None, :] + (1.0 - lam) * z_j[None, :]
-    latent = jax.vmap(lambda z: decode(params, z, activation=decoder_activation))(codes)
-    naive = lam * jnp.asarray(x_i)[None, :] + (1.0 - lam) * jnp.asarray(x_j)[None, :]
+    latent = jax.vmap(lambda z: S_2(dense(params.decoder, z)))(codes)
+    naive = lam * x_i[None, :] + (1.0 - lam) * x_j[None, :]
     return latent, naive

@@ -18,9 +18,9 @@ import jax.numpy as jnp
 from jax import lax
 
 from mathdl import activations, checks, losses
-from mathdl.layers import DenseParams
+from mathdl.layers import DenseParams, dense, one_example
 from mathdl.models._activation_table import activation_pair
-from mathdl.models._mlp import _check_params
+from mathdl.models._mlp import dense_stack
 
 __all__ = ["LOSSES", "adjoint_norms", "backprop", "linear_adjoint_norms"]
 
@@ -42,19 +42,15 @@ def _hidden_pairs(func: str, activation, num_layers: int):
 
 def _output_adjoint(func: str, loss: str, z_L: jax.Array, y):
     """Return (C, delta^[L]) for the output loss, with delta^[L] = dC/dz^[L] from the book."""
+    K = z_L.shape[0]
     if loss == "softmax_ce":
-        y = jnp.asarray(y)
-        checks.check_dtype_integer(func, "y", y)
-        checks.check_rank(func, "y", y, 0)
+        y = checks.conform(func, "y", y, "int[]")
         C = losses.softmax_cross_entropy(z_L, y)
-        K = z_L.shape[0]
         ok = (y >= 0) & (y < K)
         e_y = jax.nn.one_hot(y, K, dtype=z_L.dtype)
         delta = activations.softmax(z_L) - e_y  # y_hat - y for softmax + CE
         return C, jnp.where(ok, delta, jnp.nan)  # an out-of-range label gives NaN, like the loss
-    y = jnp.asarray(y)
-    checks.check_dtype_floating(func, "y", y)
-    checks.check_shape(func, "y", y, z_L.shape)
+    y = checks.check_like(func, "the output z^[L]", z_L, "y", checks.conform(func, "y", y, "float[K]", {"K": K}))
     if loss == "sigmoid_bce":
         C = jnp.sum(losses.binary_cross_entropy_with_logits(z_L, y))
         return C, activations.sigmoid(z_L) - y  # y_hat - y for sigmoid + BCE, one unit per label
@@ -63,17 +59,13 @@ def _output_adjoint(func: str, loss: str, z_L: jax.Array, y):
 
 
 def _backprop(func, params, x, y, activation, loss):
-    _check_params(func, params)
     checks.check_choice(func, "loss", loss, LOSSES)
-    checks.check_dtype_floating(func, "x", x)
-    checks.check_rank(func, "x", x, 1)
-    checks.check_shape(func, "x", x, (params[0].W.shape[1],))
     L = len(params)
     pairs = _hidden_pairs(func, activation, L)
     # Forward pass, storing z^[l] and a^[l] (a^[0] = x, last layer linear).
     a_s, z_s = [x], []
-    for ell, (W, b) in enumerate(params):
-        z = W @ a_s[-1] + b
+    for ell, layer in enumerate(params):
+        z = dense(layer, a_s[-1])  # z^[l] = W^[l] a^[l-1] + b^[l]
         z_s.append(z)
         a_s.append(pairs[ell].sigma(z) if ell < L - 1 else z)
     C, delta = _output_adjoint(func, loss, z_s[-1], y)
@@ -88,6 +80,7 @@ def _backprop(func, params, x, y, activation, loss):
     return C, grads, tuple(deltas)
 
 
+@checks.inputs(params=dense_stack, x=one_example("float[N_0]"))
 def backprop(
     params: Sequence[DenseParams], x: jax.Array, y, *, activation="relu", loss: str = "softmax_ce"
 ) -> tuple[tuple[DenseParams, ...], tuple[jax.Array, ...]]:
@@ -108,7 +101,7 @@ def backprop(
 
     Args:
       params: tuple of ``L`` ``DenseParams`` (``init_mlp``).
-      x: one example, shape ``(N_0,)``.
+      x: ONE example, shape ``(N_0,)`` (a one-example function: ``jax.vmap`` it for a batch).
       y: integer class label, shape ``()`` for ``"softmax_ce"``; float targets of shape ``(N_L,)``
         otherwise.
       activation: hidden activation for every hidden layer: a name (``"relu"``, ``"tanh"``,
@@ -130,10 +123,11 @@ def backprop(
     References:
       [MEDL] Ch. 5, Sec. 5.4, eqs. (5.22)-(5.26). Oracle in tests: ``jax.grad`` and ``torch.autograd``.
     """
-    _, grads, deltas = _backprop("models.backprop", params, x, y, activation, loss)
+    _, grads, deltas = _backprop(checks.public_name(backprop), params, x, y, activation, loss)
     return grads, deltas
 
 
+@checks.inputs(params=dense_stack, x=one_example("float[N_0]"))
 def adjoint_norms(params: Sequence[DenseParams], x: jax.Array, y, *, activation="relu", loss: str = "softmax_ce"):
     r"""Norms $\lVert\delta^{[\ell]}\rVert_2$ of the adjoints, layer by layer (vanishing/exploding gradients).
 
@@ -154,10 +148,11 @@ def adjoint_norms(params: Sequence[DenseParams], x: jax.Array, y, *, activation=
     References:
       [MEDL] Ch. 5, Sec. 5.4, eqs. (5.34)-(5.35).
     """
-    _, _, deltas = _backprop("models.adjoint_norms", params, x, y, activation, loss)
+    _, _, deltas = _backprop(checks.public_name(adjoint_norms), params, x, y, activation, loss)
     return jnp.stack([jnp.linalg.norm(d) for d in deltas])
 
 
+@checks.inputs(W="float[N _]", zeta="float[N]")
 def linear_adjoint_norms(W: jax.Array, zeta: jax.Array, *, depth: int) -> jax.Array:
     r"""Adjoint norms $\lVert (W^\top)^{k} \zeta \rVert_2$, $k = 0, \dots$, ``depth``, of a deep linear net.
 
@@ -175,19 +170,16 @@ def linear_adjoint_norms(W: jax.Array, zeta: jax.Array, *, depth: int) -> jax.Ar
       Array of shape ``(depth + 1,)``.
 
     Raises:
-      ValueError: if ``W`` is not square, ``zeta`` has the wrong shape, or ``depth`` is negative.
+      ValueError: if ``W`` is not square (shape ``(N, N)``), ``zeta`` has the wrong shape, or ``depth``
+        is negative.
       TypeError: if ``W`` or ``zeta`` is not floating, or ``depth`` is not an int.
 
     References:
       [MEDL] Ch. 5, Sec. 5.4, eqs. (5.34)-(5.35).
     """
-    func = "models.linear_adjoint_norms"
-    checks.check_dtype_floating(func, "W", W)
-    checks.check_dtype_floating(func, "zeta", zeta)
-    checks.check_rank(func, "W", W, 2)
+    func = checks.public_name(linear_adjoint_norms)
     if W.shape[0] != W.shape[1]:
-        checks.fail(func, "W", "a square matrix", f"shape {tuple(W.shape)}")
-    checks.check_shape(func, "zeta", zeta, (W.shape[0],))
+        checks.fail(func, "W", "a square matrix", checks.Text(f"shape {tuple(W.shape)}"))
     if isinstance(depth, bool) or not isinstance(depth, int):
         checks.fail(func, "depth", "an int", type(depth).__name__, exc=TypeError)
     if depth < 0:

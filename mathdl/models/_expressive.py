@@ -25,6 +25,7 @@ GATE_ACTIVATIONS = {
 }
 
 
+@checks.inputs(knots_u="float[r]", values_v="float[r]")
 def relu_interpolation(knots_u: jax.Array, values_v: jax.Array) -> tuple[DenseParams, DenseParams]:
     r"""Parameters of the ReLU network that interpolates $(u_i, v_i)$ exactly.
 
@@ -53,11 +54,8 @@ def relu_interpolation(knots_u: jax.Array, values_v: jax.Array) -> tuple[DensePa
     References:
       [MEDL] Ch. 5, Sec. 5.2 (constructive ReLU interpolation).
     """
-    func = "models.relu_interpolation"
-    for name, arr in (("knots_u", knots_u), ("values_v", values_v)):
-        checks.check_dtype_floating(func, name, arr)
-        checks.check_rank(func, name, arr, 1)
-    checks.check_same_shape(func, "knots_u", knots_u, "values_v", values_v)
+    func = checks.public_name(relu_interpolation)
+    values_v = checks.check_like(func, "knots_u", knots_u, "values_v", values_v)
     r = knots_u.shape[0]
     if r < 2:
         checks.fail(func, "knots_u", "at least 2 knots", f"shape {tuple(knots_u.shape)}")
@@ -93,6 +91,7 @@ def _check_lam(func: str, lam) -> None:
     checks.check_positive(func, "lam", lam)
 
 
+@checks.inputs(x1="float[*shape]", x2="float[*shape]")
 def multiplication_gate(x1: jax.Array, x2: jax.Array, *, lam: float, activation: str = "softplus") -> jax.Array:
     r"""Approximate $x_1 x_2$ with a four-unit network (the book's multiplication gate).
 
@@ -122,15 +121,14 @@ def multiplication_gate(x1: jax.Array, x2: jax.Array, *, lam: float, activation:
     References:
       [MEDL] Ch. 5, Sec. 5.2 (multiplication gate, Fig. 5.4).
     """
-    func = "models.multiplication_gate"
-    checks.check_dtype_floating(func, "x1", x1)
-    checks.check_dtype_floating(func, "x2", x2)
-    checks.check_same_shape(func, "x1", x1, "x2", x2)
+    func = checks.public_name(multiplication_gate)
+    x2 = checks.check_like(func, "x1", x1, "x2", x2)
     _check_lam(func, lam)
     sigma, sdd0 = _gate_activation(func, activation)
     return _gate(sigma, sdd0, x1, x2, lam)
 
 
+@checks.inputs(xs="float[n]")
 def product_tree(xs: jax.Array, *, lam: float, activation: str = "softplus") -> jax.Array:
     r"""Approximate $\prod_{i=1}^n x_i$ with a binary tree of multiplication gates.
 
@@ -154,9 +152,7 @@ def product_tree(xs: jax.Array, *, lam: float, activation: str = "softplus") -> 
     References:
       [MEDL] Ch. 5, Sec. 5.2 (product of many inputs by a deep network, Fig. 5.5).
     """
-    func = "models.product_tree"
-    checks.check_dtype_floating(func, "xs", xs)
-    checks.check_rank(func, "xs", xs, 1)
+    func = checks.public_name(product_tree)
     if xs.shape[0] == 0:
         checks.fail(func, "xs", "at least one factor", "shape (0,)")
     _check_lam(func, lam)

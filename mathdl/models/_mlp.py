@@ -15,9 +15,9 @@ from typing import NamedTuple
 import jax
 
 from mathdl import checks
-from mathdl.layers import DenseParams, init_dense
+from mathdl.layers import DenseParams, dense, init_dense, one_example
 
-__all__ = ["MLPTrace", "count_params", "init_mlp", "mlp", "mlp_forward"]
+__all__ = ["MLPTrace", "count_params", "init_mlp", "mlp", "mlp_forward", "resolve_activations"]
 
 
 class MLPTrace(NamedTuple):
@@ -102,21 +102,17 @@ def resolve_activations(func: str, activation, num_layers: int) -> tuple[Callabl
     return tuple([one(activation)] * (num_layers - 1) + [_identity])
 
 
-def _check_params(func: str, params) -> None:
+def dense_stack(func: str, name: str, params, dims: dict) -> tuple[DenseParams, ...]:
+    """Spec: a non-empty sequence of ``DenseParams`` whose widths chain, ``W^[l]`` of shape ``(N_l, N_{l-1})``."""
     if not isinstance(params, Sequence) or len(params) == 0:
-        checks.fail(func, "params", "a non-empty sequence of DenseParams", type(params).__name__, exc=TypeError)
-    for ell, layer in enumerate(params, start=1):
+        checks.fail(func, name, "a non-empty sequence of DenseParams", type(params).__name__, exc=TypeError)
+    out = []
+    for ell, layer in enumerate(params):
         if not isinstance(layer, DenseParams):
-            checks.fail(func, f"params[{ell - 1}]", "DenseParams(W, b)", type(layer).__name__, exc=TypeError)
-        checks.check_rank(func, f"params[{ell - 1}].W", layer.W, 2)
-        checks.check_shape(func, f"params[{ell - 1}].b", layer.b, (layer.W.shape[0],))
-        if ell > 1 and layer.W.shape[1] != params[ell - 2].W.shape[0]:
-            checks.fail(
-                func,
-                f"params[{ell - 1}].W",
-                f"{params[ell - 2].W.shape[0]} input columns (the width of layer {ell - 1})",
-                f"shape {tuple(layer.W.shape)}",
-            )
+            checks.fail(func, f"{name}[{ell}]", "DenseParams(W, b)", type(layer).__name__, exc=TypeError)
+        spec = checks.fields(W=f"float[N_{ell + 1} N_{ell}]", b=f"float[N_{ell + 1}]")
+        out.append(spec.conform(func, f"{name}[{ell}]", layer, dims))
+    return tuple(out)
 
 
 def count_params(widths: Sequence[int]) -> int:
@@ -135,10 +131,11 @@ def count_params(widths: Sequence[int]) -> int:
     References:
       [MEDL] Ch. 5, Sec. 5.1 (parameter count).
     """
-    widths = checks.as_widths("models.count_params", "widths", widths)
+    widths = checks.as_widths(checks.public_name(count_params), "widths", widths)
     return sum(n * (m + 1) for m, n in zip(widths[:-1], widths[1:], strict=True))
 
 
+@checks.inputs(key="key[]")
 def init_mlp(key: jax.Array, widths: Sequence[int], *, init="he_normal", dtype=None) -> tuple[DenseParams, ...]:
     r"""Initialise a fully connected network with widths $(N_0, \dots, N_L)$.
 
@@ -146,7 +143,7 @@ def init_mlp(key: jax.Array, widths: Sequence[int], *, init="he_normal", dtype=N
     $b^{[\ell]} = 0$. Each layer draws from its own key (``jax.random.split(key, L)``).
 
     Args:
-      key: a typed PRNG key.
+      key: a typed PRNG key (``jax.random.key(seed)``).
       widths: $(N_0, \dots, N_L)$, input width first, at least two entries.
       init: initialiser name or callable (see ``mathdl.layers.init_dense``); He normal by default,
         which suits ReLU; use ``"glorot_normal"``/``"lecun_normal"`` for tanh or sigmoid.
@@ -157,43 +154,35 @@ def init_mlp(key: jax.Array, widths: Sequence[int], *, init="he_normal", dtype=N
 
     Raises:
       ValueError: on fewer than two widths, a non-positive width, or an unknown ``init``.
-      TypeError: if ``widths`` is not a sequence or ``dtype`` not floating.
+      TypeError: if ``key`` is not a typed key, ``widths`` is not a sequence or ``dtype`` not floating.
 
     References:
       [MEDL] Ch. 5, Sec. 5.1 and Sec. 5.5.
     """
-    func = "models.init_mlp"
-    widths = checks.as_widths(func, "widths", widths)
+    widths = checks.as_widths(checks.public_name(init_mlp), "widths", widths)
     keys = jax.random.split(key, len(widths) - 1)
     return tuple(
         init_dense(k, m, n, init=init, dtype=dtype) for k, m, n in zip(keys, widths[:-1], widths[1:], strict=True)
     )
 
 
-def _forward(func: str, params, x, activation) -> MLPTrace:
-    _check_params(func, params)
-    checks.check_dtype_floating(func, "x", x)
-    checks.check_rank(func, "x", x, 1)
-    checks.check_shape(func, "x", x, (params[0].W.shape[1],))
-    acts = resolve_activations(func, activation, len(params))
-    a = x
+def _forward(params, x, acts) -> MLPTrace:
     zs, as_ = [], [x]
-    for (W, b), S in zip(params, acts, strict=True):
-        z = W @ a + b
-        a = S(z)
-        zs.append(z)
-        as_.append(a)
+    for layer, S in zip(params, acts, strict=True):
+        zs.append(dense(layer, as_[-1]))  # z^[l] = W^[l] a^[l-1] + b^[l]
+        as_.append(S(zs[-1]))  # a^[l] = S^[l](z^[l])
     return MLPTrace(tuple(zs), tuple(as_))
 
 
+@checks.inputs(params=dense_stack, x=one_example("float[N_0]"))
 def mlp_forward(params: Sequence[DenseParams], x: jax.Array, *, activation=jax.nn.relu) -> MLPTrace:
-    r"""Forward pass returning every $z^{[\ell]}$ and $a^{[\ell]}$ (for backprop and teaching plots).
+    r"""Forward pass of one example returning every $z^{[\ell]}$ and $a^{[\ell]}$ (for backprop and plots).
 
     $a^{[0]} = x$, $z^{[\ell]} = W^{[\ell]} a^{[\ell-1]} + b^{[\ell]}$, $a^{[\ell]} = S^{[\ell]}(z^{[\ell]})$.
 
     Args:
       params: tuple of ``L`` ``DenseParams`` (from ``init_mlp``).
-      x: one example, shape ``(N_0,)``.
+      x: ONE example, shape ``(N_0,)``; batch with ``jax.vmap`` (a batch is refused).
       activation: callable or name for every hidden layer (output linear), or a per-layer
         sequence of length ``L - 1`` or ``L`` (see ``mlp``).
 
@@ -209,9 +198,10 @@ def mlp_forward(params: Sequence[DenseParams], x: jax.Array, *, activation=jax.n
     References:
       [MEDL] Ch. 5, Sec. 5.1 (forward pass) and Sec. 5.4 (stored values used by backprop).
     """
-    return _forward("models.mlp_forward", params, x, activation)
+    return _forward(params, x, resolve_activations(checks.public_name(mlp_forward), activation, len(params)))
 
 
+@checks.inputs(params=dense_stack, x=one_example("float[N_0]"))
 def mlp(params: Sequence[DenseParams], x: jax.Array, *, activation=jax.nn.relu) -> jax.Array:
     r"""Fully connected network on one example, $\hat y = f^{[L]} \circ \dots \circ f^{[1]}(x)$.
 
@@ -220,7 +210,8 @@ def mlp(params: Sequence[DenseParams], x: jax.Array, *, activation=jax.nn.relu) 
 
     Args:
       params: tuple of ``L`` ``DenseParams`` (from ``init_mlp``).
-      x: one example, shape ``(N_0,)``; use ``jax.vmap(mlp, in_axes=(None, 0))`` for batches.
+      x: ONE example, shape ``(N_0,)``; use ``jax.vmap(mlp, in_axes=(None, 0))`` for batches (a
+        batch passed directly is refused with that advice).
       activation: a callable or a name (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...) used for
         every hidden layer, or a sequence of ``L - 1`` (hidden; output linear) or ``L``
         (hidden + output; ``None`` = identity) activations.
@@ -236,4 +227,4 @@ def mlp(params: Sequence[DenseParams], x: jax.Array, *, activation=jax.nn.relu) 
     References:
       [MEDL] Ch. 5, Sec. 5.1.
     """
-    return _forward("models.mlp", params, x, activation).a[-1]
+    return _forward(params, x, resolve_activations(checks.public_name(mlp), activation, len(params))).a[-1]

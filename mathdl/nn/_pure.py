@@ -50,7 +50,7 @@ def to_pure(module: nnx.Module) -> tuple[Callable, nnx.State, nnx.State]:
       ``jax.jit``); docs/architecture.md (surfaces delegate).
     """
     if not isinstance(module, nnx.Module):
-        checks.fail("nn.to_pure", "module", "a flax.nnx.Module", type(module).__name__, exc=TypeError)
+        checks.fail(checks.public_name(to_pure), "module", "a flax.nnx.Module", type(module).__name__, exc=TypeError)
     graphdef, params, state = nnx.split(module, nnx.Param, ...)
 
     def apply(params, state, *args, **kwargs):
@@ -80,7 +80,8 @@ def update_module(module: nnx.Module, params: nnx.State, state: nnx.State | None
       Flax NNX documentation (``nnx.update``).
     """
     if not isinstance(module, nnx.Module):
-        checks.fail("nn.update_module", "module", "a flax.nnx.Module", type(module).__name__, exc=TypeError)
+        func = checks.public_name(update_module)
+        checks.fail(func, "module", "a flax.nnx.Module", type(module).__name__, exc=TypeError)
     nnx.update(module, params)
     if state is not None:
         nnx.update(module, state)

@@ -145,8 +145,23 @@ def test_bad_inputs():
         models.init_autoencoder(jax.random.key(0), 4, 0)
     with pytest.raises(ValueError, match=r"init_autoencoder: argument `p` expected a positive int, got 2.5"):
         models.init_autoencoder(jax.random.key(0), 2.5, 1)
-    with pytest.raises(ValueError, match=r"layers.dense: argument `x` expected shape \(3,\)"):
-        models.autoencoder(params, jnp.ones(4))
+    # Each function names itself (it checks its inputs; layers.dense's checks never fire first).
+    for f in (models.autoencoder, models.encode, models.reconstruction_loss):
+        with pytest.raises(
+            ValueError, match=rf"^models.{f.__name__}: argument `x` expected shape \(3,\), got shape \(4,\)"
+        ):
+            f(params, jnp.ones(4))
+    with pytest.raises(ValueError, match=r"^models.decode: argument `z` expected shape \(2,\), got shape \(3,\)"):
+        models.decode(params, jnp.ones(3))
+    with pytest.raises(ValueError, match=r"^models.denoising_loss: argument `x` expected shape \(3,\)"):
+        models.denoising_loss(jax.random.key(0), params, jnp.ones(4))
+    with pytest.raises(ValueError, match=r"^models.autoencoder: argument `x` expected one example of shape \(p,\); "
+                       r"for a batch use jax.vmap"):  # fmt: skip
+        models.autoencoder(params, jnp.ones((5, 3)))
+    with pytest.raises(TypeError, match=r"models.init_autoencoder: argument `key` expected a typed PRNG key"):
+        models.init_autoencoder(jax.random.PRNGKey(0), 4, 2)
+    with pytest.raises(TypeError, match=r"models.corrupt: argument `key` expected a typed PRNG key"):
+        models.corrupt(jax.random.PRNGKey(0), jnp.ones(3))
     with pytest.raises(TypeError, match=r"argument `x` expected a floating-point array"):
         models.reconstruction_loss(params, jnp.ones(3, jnp.int32))
     with pytest.raises(ValueError, match=r"corrupt: argument `drop_rate` expected a value in \[0.0, 1.0\), got 1.0"):
@@ -155,7 +170,21 @@ def test_bad_inputs():
         models.corrupt(jax.random.key(0), jnp.ones(3), noise_std=-0.1)
     with pytest.raises(ValueError, match=r"interpolate_latent: argument `lambdas` expected rank 1"):
         models.interpolate_latent(params, jnp.ones(3), jnp.ones(3), jnp.array(0.5))
-    with pytest.raises(ValueError, match=r"interpolate_latent: argument `x_j` expected the shape of `x_i`"):
+    with pytest.raises(ValueError, match=r"interpolate_latent: argument `x_j` expected shape \(3,\), got shape \(2,\)"):
         models.interpolate_latent(params, jnp.ones(3), jnp.ones(2), jnp.ones(2))
     with pytest.raises(TypeError, match=r"encode: argument `activation` expected a callable or None"):
         models.encode(params, jnp.ones(3), activation="relu")
+
+
+def test_lists_accepted_and_traced_rates_checked():
+    """Python lists are array-likes (reconstruction_loss of a list equals that of its array); a traced drop_rate
+    outside [0, 1) or a negative traced noise_std gives NaN, never a finite corruption."""
+    params = _params()
+    np.testing.assert_allclose(
+        models.reconstruction_loss(params, [0.5, -1.0, 2.0]),
+        models.reconstruction_loss(params, jnp.array([0.5, -1.0, 2.0])),
+    )
+    f = jax.jit(lambda k, r, s: models.corrupt(k, jnp.ones(4), drop_rate=r, noise_std=s))
+    assert np.all(np.isnan(f(jax.random.key(0), 1.5, 0.0)))
+    assert np.all(np.isnan(f(jax.random.key(1), 0.0, -1.0)))
+    assert np.all(np.isfinite(f(jax.random.key(2), 0.5, 0.1)))

@@ -122,7 +122,6 @@ def test_per_layer_activation_list_and_custom_pair(getkey):
         np.testing.assert_allclose(g, w, **tol(np.float64, composite=True))
 
 
-@pytest.mark.parametrize("transform", [lambda f: f, jax.jit])
 def test_transforms(transform, getkey):
     """Transforms: jit == eager; vmap + mean == jax.grad of the mean loss; check_grads of the gradient."""
     params, _, _ = _problem(getkey(), "softmax_ce")
@@ -209,6 +208,10 @@ def test_bad_inputs(getkey):
         adjoint_norms(params, x, y, loss="l1")
     with pytest.raises(ValueError, match=r"models.linear_adjoint_norms: argument `W` expected a square matrix"):
         linear_adjoint_norms(jnp.ones((2, 3)), jnp.ones(2), depth=2)
+    with pytest.raises(ValueError, match=r"models.backprop: argument `x` expected one example of shape \(N_0,\)"):
+        backprop(params, jnp.ones((2, 4)), y)
+    with pytest.raises(TypeError, match=r"models.backprop: argument `y` expected dtype float64"):
+        backprop(params, x, jnp.ones(3, jnp.float32), loss="squared_error")
     with pytest.raises(ValueError, match=r"argument `zeta` expected shape \(2,\)"):
         linear_adjoint_norms(jnp.ones((2, 2)), jnp.ones(3), depth=2)
     with pytest.raises(ValueError, match=r"argument `depth` expected a value >= 0, got -1"):

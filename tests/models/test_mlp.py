@@ -81,7 +81,6 @@ def test_per_layer_activations(getkey):
     )
 
 
-@pytest.mark.parametrize("transform", [lambda f: f, jax.jit])
 def test_transforms(getkey, transform):
     """Transforms: jit == eager, vmap == loop, jax.grad of the last bias = 1 (∂ŷ/∂b^[L]), check_grads order 2."""
     params = init_mlp(getkey(), [3, 5, 1])
@@ -113,8 +112,21 @@ def test_bad_inputs(getkey):
     """Bad inputs: mismatched widths, wrong x, bad widths and activation lists are refused by name."""
     params = init_mlp(getkey(), [3, 4, 2])
     bad = (params[0], DenseParams(jnp.zeros((2, 5)), jnp.zeros(2)))
-    with pytest.raises(ValueError, match=r"models.mlp: argument `params\[1\].W` expected 4 input columns"):
+    with pytest.raises(
+        ValueError, match=r"models.mlp: argument `params\[1\].W` expected shape \(2, 4\), got shape \(2, 5\)"
+    ):
         mlp(bad, jnp.ones(3))
+    with pytest.raises(
+        ValueError,
+        match=r"models.mlp: argument `x` expected one example of shape \(N_0,\); for a batch use jax.vmap, "
+        r"got shape \(5, 3\)",
+    ):
+        mlp(params, jnp.ones((5, 3)))
+    with pytest.raises(ValueError, match=r"models.mlp_forward: argument `x` expected one example"):
+        mlp_forward(params, jnp.ones((5, 3)))
+    with pytest.raises(TypeError, match=r"models.init_mlp: argument `key` expected a typed PRNG key.*a raw key"):
+        init_mlp(jax.random.PRNGKey(0), [3, 2])
+    np.testing.assert_allclose(mlp(params, [1.0, 2.0, 3.0]), mlp(params, jnp.array([1.0, 2.0, 3.0])))
     with pytest.raises(ValueError, match=r"models.mlp: argument `x` expected shape \(3,\), got '?shape \(2,\)"):
         mlp(params, jnp.ones(2))
     with pytest.raises(ValueError, match=r"models.init_mlp: argument `widths` expected at least two widths"):

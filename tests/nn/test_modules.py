@@ -47,7 +47,7 @@ def test_batch_norm_module(getkey):
     np.testing.assert_allclose(bn(X[:1]), ref(X[:1]), **tol(np.float32, composite=True))  # batch of 1 fine in eval
     np.testing.assert_array_equal(bn.mean[...], before)
     bn.train()
-    with pytest.raises(ValueError, match=r"layers.batch_norm: argument `x` expected at least 2 values per channel"):
+    with pytest.raises(ValueError, match=r"^nn.BatchNorm: argument `x` expected at least 2 values per channel"):
         bn(X[:1])
     with pytest.raises(ValueError, match=r"nn.BatchNorm: argument `x` expected a batch of shape \(n, ..., C\)"):
         bn(X[0])
@@ -57,7 +57,8 @@ def test_layer_norm_and_dropout_modules(getkey):
     """Pinned: nn.LayerNorm == layers.layer_norm; nn.Dropout with key= == layers.dropout; eval() is the identity."""
     ln = nn.LayerNorm(5)
     X = jax.random.normal(getkey(), (3, 5))
-    np.testing.assert_array_equal(ln(X), layers.layer_norm(layers.init_layer_norm(5), X))
+    np.testing.assert_array_equal(ln(X), jax.vmap(lambda x: layers.layer_norm(layers.init_layer_norm(5), x))(X))
+    np.testing.assert_array_equal(ln(X[0]), layers.layer_norm(layers.init_layer_norm(5), X[0]))  # one example too
     d = nn.Dropout(0.25, rngs=nnx.Rngs(dropout=0))
     k = getkey()
     k2 = jax.random.clone(k)  # the same mask twice on purpose
@@ -122,16 +123,36 @@ def test_train_through_engine_and_update(getkey):
 
 
 def test_bad_inputs():
-    """Bad inputs: non-modules to to_pure/update_module; bad widths and shapes delegate to the pure checks."""
+    """Bad inputs: non-modules to to_pure/update_module; bad widths, hyperparameters and shapes are refused by the
+    module, and the message names the module (nn.Linear), not the pure function it delegates to."""
     with pytest.raises(TypeError, match=r"nn.to_pure: argument `module` expected a flax.nnx.Module, got 'dict'"):
         nn.to_pure({})
     with pytest.raises(TypeError, match=r"nn.update_module: argument `module` expected a flax.nnx.Module"):
         nn.update_module(3, {})
     with pytest.raises(ValueError, match=r"nn.MLP: argument `widths` expected at least two widths"):
         nn.MLP([3], rngs=nnx.Rngs(0))
-    with pytest.raises(ValueError, match=r"layers.init_dense: argument `d_in` expected a positive int"):
+    with pytest.raises(ValueError, match=r"^nn.Linear: argument `d_in` expected a positive int, got 0"):
         nn.Linear(0, 2, rngs=nnx.Rngs(0))
-    with pytest.raises(ValueError, match=r"layers.dense: argument `x` expected shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"^nn.Linear: argument `init` expected one of"):
+        nn.Linear(2, 2, init="orthogonal", rngs=nnx.Rngs(0))
+    with pytest.raises(TypeError, match=r"^nn.Linear: argument `dtype` expected a floating dtype"):
+        nn.Linear(2, 2, dtype=jnp.int32, rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"^nn.Linear: argument `x` expected shape \(4, 3\), got shape \(4, 5\)"):
         nn.Linear(3, 2, rngs=nnx.Rngs(0))(jnp.ones((4, 5)))
-    with pytest.raises(ValueError, match=r"layers.layer_norm: argument `params.gamma` expected shape \(4,\)"):
+    with pytest.raises(ValueError, match=r"^nn.MLP: argument `x` expected shape \(4, 3\), got shape \(4, 5\)"):
+        nn.MLP([3, 2], rngs=nnx.Rngs(0))(jnp.ones((4, 5)))
+    with pytest.raises(ValueError, match=r"^nn.MLP: argument `activation` expected one of"):
+        nn.MLP([3, 4, 2], activation="swishy", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match=r"^nn.LayerNorm: argument `x` expected shape \(2, 3\), got shape \(2, 4\)"):
         nn.LayerNorm(3)(jnp.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"^nn.LayerNorm: argument `eps` expected a value > 0"):
+        nn.LayerNorm(3, eps=0.0)
+    with pytest.raises(ValueError, match=r"^nn.BatchNorm: argument `x` expected shape \(5, 3\), got shape \(5, 4\)"):
+        nn.BatchNorm(3)(jnp.ones((5, 4)))
+    with pytest.raises(ValueError, match=r"^nn.BatchNorm: argument `momentum` expected a value in"):
+        nn.BatchNorm(3, momentum=2.0)
+    with pytest.raises(TypeError, match=r"^nn.Dropout: argument `x` expected a floating-point array"):
+        nn.Dropout(0.5, rngs=nnx.Rngs(dropout=0))(jnp.ones(3, jnp.int32))
+    with pytest.raises(TypeError, match=r"^nn.Dropout: argument `key` expected a typed PRNG key"):
+        nn.Dropout(0.5)(jnp.ones(3), key=jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(nn.Linear(2, 1, rngs=nnx.Rngs(0))([1.0, 2.0]).shape, (1,))  # a list is accepted
