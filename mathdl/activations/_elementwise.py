@@ -51,7 +51,6 @@ __all__ = [
 _GELU_C = 0.044715  # the cubic coefficient of the tanh approximation (Hendrycks & Gimpel, 2016)
 
 
-_as_float = checks.as_floating  # the shared conversion and dtype check
 
 
 def _check_hyper(func: str, name: str, value, *, strict: bool) -> None:
@@ -73,6 +72,7 @@ def _sigmoid_raw(u: jax.Array) -> jax.Array:
     return jnp.where(u >= 0, 1 / (1 + e), e / (1 + e))
 
 
+@checks.inputs(u="float[*shape]")
 def step(u: jax.Array) -> jax.Array:
     r"""The step (sign) activation of the perceptron, with values $\pm 1$.
 
@@ -82,7 +82,8 @@ def step(u: jax.Array) -> jax.Array:
     leaves the tie open). NaN stays NaN.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       $\pm 1$ elementwise, same shape and dtype as ``u``.
@@ -94,11 +95,11 @@ def step(u: jax.Array) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3 (step activation, with values $\pm1$).
       Oracle in tests: ``numpy.where(u >= 0, 1, -1)``.
     """
-    u = _as_float("activations.step", "u", u)
     one = jnp.ones_like(u)
     return jnp.where(jnp.isnan(u), u, jnp.where(u >= 0, one, -one))
 
 
+@checks.inputs(u="float[*shape]")
 def d_step(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`step`: zero wherever it exists; we also return 0 at $u = 0$.
 
@@ -107,7 +108,8 @@ def d_step(u: jax.Array) -> jax.Array:
     The step has no useful gradient, which is why the book replaces it by smooth activations.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Zeros (NaN where ``u`` is NaN), same shape and dtype as ``u``.
@@ -118,10 +120,10 @@ def d_step(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3.
     """
-    u = _as_float("activations.d_step", "u", u)
     return jnp.where(jnp.isnan(u), u, jnp.zeros_like(u))
 
 
+@checks.inputs(u="float[*shape]")
 def sigmoid(u: jax.Array) -> jax.Array:
     r"""The logistic sigmoid $\sigma_{\text{Sig}}(u) = 1/(1 + e^{-u})$.
 
@@ -129,7 +131,8 @@ def sigmoid(u: jax.Array) -> jax.Array:
     exponential never overflows: ``sigmoid(-1000.) == 0`` and ``sigmoid(1000.) == 1`` exactly.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[0, 1]$, same shape and dtype as ``u``.
@@ -141,14 +144,16 @@ def sigmoid(u: jax.Array) -> jax.Array:
       [MEDL] Ch. 3, Sec. 3.1 (logistic regression) and Sec. 5.3.
       Oracle in tests: ``scipy.special.expit``, ``torch.sigmoid``.
     """
-    return _sigmoid_raw(_as_float("activations.sigmoid", "u", u))
+    return _sigmoid_raw(u)
 
 
+@checks.inputs(u="float[*shape]")
 def d_sigmoid(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`sigmoid`: $\dot\sigma_{\text{Sig}}(u) = \sigma(u)\,(1 - \sigma(u))$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[0, 1/4]$, same shape and dtype as ``u``.
@@ -159,15 +164,17 @@ def d_sigmoid(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 3, Sec. 3.1; Ch. 5, Sec. 5.4 (σ̇ in backpropagation).
     """
-    s = _sigmoid_raw(_as_float("activations.d_sigmoid", "u", u))
+    s = _sigmoid_raw(u)
     return s * (1 - s)
 
 
+@checks.inputs(u="float[*shape]")
 def tanh(u: jax.Array) -> jax.Array:
     r"""Hyperbolic tangent $\sigma_{\text{Tanh}}(u) = (e^{u} - e^{-u})/(e^{u} + e^{-u})$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[-1, 1]$, same shape and dtype as ``u``.
@@ -179,14 +186,16 @@ def tanh(u: jax.Array) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3.
       Oracle in tests: ``numpy.tanh``, ``torch.tanh``.
     """
-    return jnp.tanh(_as_float("activations.tanh", "u", u))
+    return jnp.tanh(u)
 
 
+@checks.inputs(u="float[*shape]")
 def d_tanh(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`tanh`: $\dot\sigma_{\text{Tanh}}(u) = 1 - \tanh^2(u)$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[0, 1]$, same shape and dtype as ``u``.
@@ -197,15 +206,17 @@ def d_tanh(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3.
     """
-    t = jnp.tanh(_as_float("activations.d_tanh", "u", u))
+    t = jnp.tanh(u)
     return 1 - t * t
 
 
+@checks.inputs(u="float[*shape]")
 def scaled_sigmoid(u: jax.Array) -> jax.Array:
     r"""The sigmoid rescaled to $(-1, 1)$: $2\sigma(u) - 1$ (which equals $\tanh(u/2)$).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[-1, 1]$, same shape and dtype as ``u``.
@@ -216,14 +227,16 @@ def scaled_sigmoid(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3 (scaled sigmoid).
     """
-    return 2 * _sigmoid_raw(_as_float("activations.scaled_sigmoid", "u", u)) - 1
+    return 2 * _sigmoid_raw(u) - 1
 
 
+@checks.inputs(u="float[*shape]")
 def d_scaled_sigmoid(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`scaled_sigmoid`: $2\sigma(u)(1 - \sigma(u))$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[0, 1/2]$, same shape and dtype as ``u``.
@@ -234,10 +247,11 @@ def d_scaled_sigmoid(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3.
     """
-    s = _sigmoid_raw(_as_float("activations.d_scaled_sigmoid", "u", u))
+    s = _sigmoid_raw(u)
     return 2 * s * (1 - s)
 
 
+@checks.inputs(u="float[*shape]")
 def relu(u: jax.Array) -> jax.Array:
     r"""Rectified linear unit $\sigma_{\text{ReLU}}(u) = \max(0, u)$.
 
@@ -245,7 +259,8 @@ def relu(u: jax.Array) -> jax.Array:
     :func:`d_relu` (``jnp.maximum`` would split the tie and give $1/2$).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       $\max(0, u)$, same shape and dtype as ``u`` (NaN stays NaN).
@@ -257,15 +272,16 @@ def relu(u: jax.Array) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3.
       Oracle in tests: ``jax.nn.relu``, ``torch.relu``.
     """
-    u = _as_float("activations.relu", "u", u)
     return jnp.where((u > 0) | jnp.isnan(u), u, jnp.zeros_like(u))
 
 
+@checks.inputs(u="float[*shape]")
 def d_relu(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`relu`: $1$ for $u > 0$, $0$ for $u \le 0$ (so ``d_relu(0) = 0``).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       $0$ or $1$ (NaN where ``u`` is NaN), same shape and dtype as ``u``.
@@ -276,10 +292,10 @@ def d_relu(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3. The value at 0 matches PyTorch's and ``jax.nn.relu``'s gradient.
     """
-    u = _as_float("activations.d_relu", "u", u)
     return jnp.where(jnp.isnan(u), u, (u > 0).astype(u.dtype))
 
 
+@checks.inputs(u="float[*shape]")
 def leaky_relu(u: jax.Array, *, slope: float = 0.01) -> jax.Array:
     r"""Leaky ReLU: $u$ for $u > 0$, $\varepsilon u$ otherwise, with $\varepsilon$ = ``slope``.
 
@@ -287,7 +303,8 @@ def leaky_relu(u: jax.Array, *, slope: float = 0.01) -> jax.Array:
     (PyTorch, ``jax.nn``).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       slope: $\varepsilon \ge 0$, the slope for negative inputs.
 
     Returns:
@@ -301,11 +318,11 @@ def leaky_relu(u: jax.Array, *, slope: float = 0.01) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3 (leaky ReLU with parameter ε).
       Oracle in tests: ``torch.nn.functional.leaky_relu``.
     """
-    u = _as_float("activations.leaky_relu", "u", u)
-    _check_hyper("activations.leaky_relu", "slope", slope, strict=False)
+    _check_hyper(checks.public_name(leaky_relu), "slope", slope, strict=False)
     return jnp.where(u > 0, u, slope * u)
 
 
+@checks.inputs(u="float[*shape]")
 def d_leaky_relu(u: jax.Array, *, slope: float = 0.01) -> jax.Array:
     r"""Derivative of :func:`leaky_relu`: $1$ for $u > 0$, $\varepsilon$ for $u \le 0$.
 
@@ -313,7 +330,8 @@ def d_leaky_relu(u: jax.Array, *, slope: float = 0.01) -> jax.Array:
     (the case ``slope = 0``) and with PyTorch.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       slope: $\varepsilon \ge 0$.
 
     Returns:
@@ -326,12 +344,12 @@ def d_leaky_relu(u: jax.Array, *, slope: float = 0.01) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3.
     """
-    u = _as_float("activations.d_leaky_relu", "u", u)
-    _check_hyper("activations.d_leaky_relu", "slope", slope, strict=False)
+    _check_hyper(checks.public_name(d_leaky_relu), "slope", slope, strict=False)
     d = jnp.where(u > 0, jnp.ones_like(u), jnp.full_like(u, slope))
     return jnp.where(jnp.isnan(u), u, d)
 
 
+@checks.inputs(u="float[*shape]")
 def elu(u: jax.Array, *, alpha: float = 1.0) -> jax.Array:
     r"""Exponential linear unit: $u$ for $u > 0$, $\alpha(e^{u} - 1)$ otherwise.
 
@@ -339,7 +357,8 @@ def elu(u: jax.Array, *, alpha: float = 1.0) -> jax.Array:
     produce an ``inf`` in the branch that is thrown away (which would poison the gradient).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       alpha: $\alpha > 0$, the negative saturation level is $-\alpha$.
 
     Returns:
@@ -353,17 +372,18 @@ def elu(u: jax.Array, *, alpha: float = 1.0) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3 (listed among the alternatives); Clevert et al. (2016).
       Oracle in tests: ``jax.nn.elu``, ``torch.nn.functional.elu``.
     """
-    u = _as_float("activations.elu", "u", u)
-    _check_hyper("activations.elu", "alpha", alpha, strict=True)
+    _check_hyper(checks.public_name(elu), "alpha", alpha, strict=True)
     neg = jnp.where(u > 0, jnp.zeros_like(u), u)
     return jnp.where(u > 0, u, alpha * jnp.expm1(neg))
 
 
+@checks.inputs(u="float[*shape]")
 def d_elu(u: jax.Array, *, alpha: float = 1.0) -> jax.Array:
     r"""Derivative of :func:`elu`: $1$ for $u > 0$, $\alpha e^{u}$ for $u \le 0$ ($\alpha$ at 0).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       alpha: $\alpha > 0$.
 
     Returns:
@@ -376,8 +396,7 @@ def d_elu(u: jax.Array, *, alpha: float = 1.0) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3; Clevert et al. (2016).
     """
-    u = _as_float("activations.d_elu", "u", u)
-    _check_hyper("activations.d_elu", "alpha", alpha, strict=True)
+    _check_hyper(checks.public_name(d_elu), "alpha", alpha, strict=True)
     neg = jnp.where(u > 0, jnp.zeros_like(u), u)
     return jnp.where(u > 0, jnp.ones_like(u), alpha * jnp.exp(neg))
 
@@ -387,11 +406,31 @@ def _finite_times(u: jax.Array, v: jax.Array) -> jax.Array:
     return jnp.where(jnp.isinf(u), jnp.zeros_like(u), u * v)
 
 
+def _saturating(u: jax.Array, f, large: jax.Array) -> jax.Array:
+    """f(u), except where ``large``: there u (gradient 1) for u > 0 and 0 (gradient 0) for u < 0.
+
+    For u·Φ(u)-shaped activations (GELU, SiLU, swish) whose value is exactly u or 0 once the gate
+    rounds to 1 or 0. f only sees u with the large entries replaced by 0 (double where), so neither
+    the value nor the gradient meets inf·0 = NaN at ±inf, or an overflowing u² or u³. NaN is not
+    large and stays NaN.
+    """
+    y = f(jnp.where(large, jnp.zeros_like(u), u))
+    return jnp.where(large, jnp.where(u > 0, u, jnp.zeros_like(u)), y)
+
+
+# |u| (|beta u| for swish) from which the gate Phi, tanh or sigma is exactly 0 or 1 in float16, float32 and
+# float64, so _saturating returns the function's own rounded value there. For the tanh approximation 10 also keeps
+# u**3 and 3u**2 finite in float16 (u**3 overflows float16 from u = 41).
+_SATURATED = 1e3
+_SATURATED_TANH = 10.0
+
+
 def _gelu_inner(u):
     k = math.sqrt(2 / math.pi)
     return k * (u + _GELU_C * u**3)
 
 
+@checks.inputs(u="float[*shape]")
 def gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
     r"""Gaussian error linear unit $u\,\Phi(u)$, exact or with the tanh approximation.
 
@@ -403,7 +442,8 @@ def gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
     matches PyTorch (whose default is exact).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       approximate: use the tanh approximation.
 
     Returns:
@@ -416,18 +456,15 @@ def gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3 (alternatives); Hendrycks & Gimpel (2016), "Gaussian Error Linear Units".
       Oracle in tests: ``torch.nn.functional.gelu``, ``scipy.special.ndtr``.
     """
-    u = _as_float("activations.gelu", "u", u)
     if not isinstance(approximate, bool):  # not check_choice: 1 == True would slip through
-        checks.fail("activations.gelu", "approximate", "a bool", approximate, exc=TypeError)
-    # At u = -inf the product u·Φ(u) is -inf·0; its limit is 0, which _finite_times returns.
-    neg_inf = u == -jnp.inf
+        checks.fail(checks.public_name(gelu), "approximate", "a bool", approximate, exc=TypeError)
+    # At u = ±inf the product u·Φ(u) has the limits +inf and 0 (gradients 1 and 0): _saturating returns them.
     if approximate:
-        y = 0.5 * u * (1 + jnp.tanh(_gelu_inner(u)))
-    else:
-        y = 0.5 * u * (1 + erf(u / math.sqrt(2)))
-    return jnp.where(neg_inf, jnp.zeros_like(u), y)
+        return _saturating(u, lambda v: 0.5 * v * (1 + jnp.tanh(_gelu_inner(v))), jnp.abs(u) >= _SATURATED_TANH)
+    return _saturating(u, lambda v: 0.5 * v * (1 + erf(v / math.sqrt(2))), jnp.abs(u) >= _SATURATED)
 
 
+@checks.inputs(u="float[*shape]")
 def d_gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
     r"""Derivative of :func:`gelu`.
 
@@ -436,7 +473,8 @@ def d_gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
     $\tfrac12(1 + t) + \tfrac12 u (1 - t^2)\,k\,(1 + 3 c u^2)$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       approximate: differentiate the tanh approximation instead.
 
     Returns:
@@ -448,26 +486,27 @@ def d_gelu(u: jax.Array, *, approximate: bool = False) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3; Hendrycks & Gimpel (2016).
     """
-    u = _as_float("activations.d_gelu", "u", u)
     if not isinstance(approximate, bool):  # not check_choice: 1 == True would slip through
-        checks.fail("activations.d_gelu", "approximate", "a bool", approximate, exc=TypeError)
+        checks.fail(checks.public_name(d_gelu), "approximate", "a bool", approximate, exc=TypeError)
     if approximate:
         k = math.sqrt(2 / math.pi)
         t = jnp.tanh(_gelu_inner(u))
-        # For |u| >= 1e3, tanh is exactly ±1 in float32 and float64, so the second term is 0; zeroing
-        # u there avoids u³ overflowing into inf·0 = NaN.
-        uc = jnp.where(jnp.abs(u) < 1e3, u, jnp.zeros_like(u))
+        # For |u| >= 10, tanh is exactly ±1 in float16, float32 and float64, so the second term is 0; zeroing
+        # u there avoids u² (float16) or u³ overflowing into inf·0 = NaN.
+        uc = jnp.where(jnp.abs(u) < _SATURATED_TANH, u, jnp.zeros_like(u))
         return 0.5 * (1 + t) + 0.5 * uc * (1 - t * t) * k * (1 + 3 * _GELU_C * uc * uc)
     Phi = 0.5 * (1 + erf(u / math.sqrt(2)))
     phi = jnp.exp(-0.5 * u * u) / math.sqrt(2 * math.pi)
     return Phi + _finite_times(u, phi)
 
 
+@checks.inputs(u="float[*shape]")
 def swish(u: jax.Array, *, beta: float = 1.0) -> jax.Array:
     r"""Swish $u\,\sigma(\beta u)$; with $\beta = 1$ it is SiLU (see :func:`silu`).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       beta: $\beta > 0$, the sharpness ($\beta \to \infty$ tends to ReLU).
 
     Returns:
@@ -481,16 +520,17 @@ def swish(u: jax.Array, *, beta: float = 1.0) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3 (alternatives); Ramachandran, Zoph & Le (2017), "Searching for
       Activation Functions". Oracle in tests: ``torch.nn.functional.silu``, ``jax.nn.swish``.
     """
-    u = _as_float("activations.swish", "u", u)
-    _check_hyper("activations.swish", "beta", beta, strict=True)
-    return jnp.where(u == -jnp.inf, jnp.zeros_like(u), u * _sigmoid_raw(beta * u))  # limit 0 at -inf
+    _check_hyper(checks.public_name(swish), "beta", beta, strict=True)
+    return _saturating(u, lambda v: v * _sigmoid_raw(beta * v), jnp.abs(beta * u) >= _SATURATED)  # limits at ±inf
 
 
+@checks.inputs(u="float[*shape]")
 def d_swish(u: jax.Array, *, beta: float = 1.0) -> jax.Array:
     r"""Derivative of :func:`swish`: $\sigma(\beta u) + \beta u\,\sigma(\beta u)(1 - \sigma(\beta u))$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
       beta: $\beta > 0$.
 
     Returns:
@@ -503,17 +543,18 @@ def d_swish(u: jax.Array, *, beta: float = 1.0) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3; Ramachandran, Zoph & Le (2017).
     """
-    u = _as_float("activations.d_swish", "u", u)
-    _check_hyper("activations.d_swish", "beta", beta, strict=True)
+    _check_hyper(checks.public_name(d_swish), "beta", beta, strict=True)
     s = _sigmoid_raw(beta * u)
     return s + beta * _finite_times(u, s * (1 - s))
 
 
+@checks.inputs(u="float[*shape]")
 def silu(u: jax.Array) -> jax.Array:
     r"""Sigmoid linear unit $u\,\sigma(u)$ (swish with $\beta = 1$).
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Same shape and dtype as ``u``.
@@ -525,15 +566,16 @@ def silu(u: jax.Array) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3; Elfwing, Uchibe & Doya (2018).
       Oracle in tests: ``torch.nn.functional.silu``.
     """
-    u = _as_float("activations.silu", "u", u)
-    return jnp.where(u == -jnp.inf, jnp.zeros_like(u), u * _sigmoid_raw(u))  # limit 0 at -inf
+    return _saturating(u, lambda v: v * _sigmoid_raw(v), jnp.abs(u) >= _SATURATED)  # limits +inf, 0 at ±inf
 
 
+@checks.inputs(u="float[*shape]")
 def d_silu(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`silu`: $\sigma(u)\,(1 + u(1 - \sigma(u)))$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Same shape and dtype as ``u``.
@@ -544,11 +586,11 @@ def d_silu(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3.
     """
-    u = _as_float("activations.d_silu", "u", u)
     s = _sigmoid_raw(u)
     return s * (1 + _finite_times(u, 1 - s))
 
 
+@checks.inputs(u="float[*shape]")
 def softplus(u: jax.Array) -> jax.Array:
     r"""Softplus $\log(1 + e^{u})$, a smooth ReLU.
 
@@ -556,7 +598,8 @@ def softplus(u: jax.Array) -> jax.Array:
     ``softplus(1000.) == 1000.`` and ``softplus(-1000.) == 0``.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Positive values, same shape and dtype as ``u``.
@@ -568,17 +611,18 @@ def softplus(u: jax.Array) -> jax.Array:
       [MEDL] Ch. 5, Sec. 5.3 (alternatives).
       Oracle in tests: ``numpy.logaddexp(0, u)``, ``torch.nn.functional.softplus``.
     """
-    u = _as_float("activations.softplus", "u", u)
     pos = jnp.where(u > 0, u, jnp.zeros_like(u))
     # -|u| written with where, not abs, so that the derivative at 0 is 1/2 (see _sigmoid_raw).
     return pos + jnp.log1p(jnp.exp(jnp.where(u > 0, -u, u)))
 
 
+@checks.inputs(u="float[*shape]")
 def d_softplus(u: jax.Array) -> jax.Array:
     r"""Derivative of :func:`softplus`: the sigmoid, $\sigma(u)$.
 
     Args:
-      u: pre-activation, any shape, floating dtype.
+      u: pre-activation, any shape (elementwise: a batch ``(*batch, K)`` broadcasts), floating
+        dtype; a list or Python float is converted.
 
     Returns:
       Values in $[0, 1]$, same shape and dtype as ``u``.
@@ -589,4 +633,4 @@ def d_softplus(u: jax.Array) -> jax.Array:
     References:
       [MEDL] Ch. 5, Sec. 5.3.
     """
-    return _sigmoid_raw(_as_float("activations.d_softplus", "u", u))
+    return _sigmoid_raw(u)

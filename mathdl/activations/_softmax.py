@@ -9,18 +9,21 @@ import jax
 import jax.numpy as jnp
 
 from mathdl import checks
-from mathdl.activations._elementwise import _as_float
+from mathdl.checks import Text
 
 __all__ = ["log_softmax", "masked_softmax", "softmax", "softmax_jacobian"]
 
 
-def _check_axis(func: str, z: jax.Array, axis) -> int:
+def _check_axis(func: str, name: str, z: jax.Array, axis) -> int:
+    """The class axis: an int in range, of size K >= 1 (a softmax over no classes is undefined)."""
     if isinstance(axis, bool) or not isinstance(axis, int):
         checks.fail(func, "axis", "an int", type(axis).__name__, exc=TypeError)
     if z.ndim == 0:
-        checks.fail(func, "z" if func != "activations.masked_softmax" else "x", "rank >= 1", "shape () (rank 0)")
+        checks.fail(func, name, "rank >= 1", "shape () (rank 0)")
     if not -z.ndim <= axis < z.ndim:
         checks.fail(func, "axis", f"an axis in [-{z.ndim}, {z.ndim})", axis)
+    if z.shape[axis] == 0:
+        checks.fail(func, name, f"at least one class (K >= 1) along axis {axis}", Text(f"shape {z.shape}"))
     return axis % z.ndim
 
 
@@ -31,11 +34,13 @@ def _shifted(z: jax.Array, axis: int) -> jax.Array:
     return z - m
 
 
+@checks.inputs(z="float[*shape]")
 def softmax(z: jax.Array, *, axis: int = -1) -> jax.Array:
     r"""Softmax $S_{\text{Softmax}}(z)_i = e^{z_i} / \sum_{j} e^{z_j}$ along ``axis``.
 
     Args:
-      z: logits, shape `(*batch, K)` (any rank >= 1), floating dtype.
+      z: logits, shape `(*batch, K)` (broadcasting: leading axes are a batch; any rank >= 1, K >= 1),
+        floating dtype.
       axis: the axis holding the $K$ classes.
 
     Returns:
@@ -44,18 +49,21 @@ def softmax(z: jax.Array, *, axis: int = -1) -> jax.Array:
 
     Raises:
       TypeError: if ``z`` is not a floating array or ``axis`` is not an int.
-      ValueError: if ``z`` is a scalar or ``axis`` is out of range.
+      ValueError: if ``z`` is a scalar, ``axis`` is out of range or the class axis is empty.
 
     References:
       [MEDL] Ch. 3, Sec. 3.3, eq. (3.25).
       Oracle in tests: ``scipy.special.softmax``, ``torch.softmax``.
     """
-    z = _as_float("activations.softmax", "z", z)
-    axis = _check_axis("activations.softmax", z, axis)
+    return _softmax(z, _check_axis(checks.public_name(softmax), "z", z, axis))
+
+
+def _softmax(z: jax.Array, axis: int) -> jax.Array:
     e = jnp.exp(_shifted(z, axis))
     return e / jnp.sum(e, axis=axis, keepdims=True)
 
 
+@checks.inputs(z="float[*shape]")
 def log_softmax(z: jax.Array, *, axis: int = -1) -> jax.Array:
     r"""Log-softmax $z_i - \log\sum_j e^{z_j}$, computed through log-sum-exp.
 
@@ -63,7 +71,8 @@ def log_softmax(z: jax.Array, *, axis: int = -1) -> jax.Array:
     underflows to 0.
 
     Args:
-      z: logits, shape `(*batch, K)` (any rank >= 1), floating dtype.
+      z: logits, shape `(*batch, K)` (broadcasting: leading axes are a batch; any rank >= 1, K >= 1),
+        floating dtype.
       axis: the axis holding the $K$ classes.
 
     Returns:
@@ -71,18 +80,18 @@ def log_softmax(z: jax.Array, *, axis: int = -1) -> jax.Array:
 
     Raises:
       TypeError: if ``z`` is not a floating array or ``axis`` is not an int.
-      ValueError: if ``z`` is a scalar or ``axis`` is out of range.
+      ValueError: if ``z`` is a scalar, ``axis`` is out of range or the class axis is empty.
 
     References:
       [MEDL] Ch. 3, Sec. 3.3 (stable log-softmax inside the cross-entropy (3.30)).
       Oracle in tests: ``scipy.special.log_softmax``, ``torch.log_softmax``.
     """
-    z = _as_float("activations.log_softmax", "z", z)
-    axis = _check_axis("activations.log_softmax", z, axis)
+    axis = _check_axis(checks.public_name(log_softmax), "z", z, axis)
     s = _shifted(z, axis)
     return s - jnp.log(jnp.sum(jnp.exp(s), axis=axis, keepdims=True))
 
 
+@checks.inputs(z="float[*shape]")
 def softmax_jacobian(z: jax.Array) -> jax.Array:
     r"""Jacobian of the softmax, $\partial S(z)_i / \partial z_j = S_i(\delta_{ij} - S_j)$.
 
@@ -91,28 +100,39 @@ def softmax_jacobian(z: jax.Array) -> jax.Array:
     softmax's "σ̇" for explicit backpropagation (the softmax is not elementwise).
 
     Args:
-      z: logits, shape `(*batch, K)`; the classes are on the last axis.
+      z: logits, shape `(*batch, K)` (broadcasting: leading axes are a batch); the classes are on
+        the last axis, K >= 1.
 
     Returns:
       The Jacobian, shape `(*batch, K, K)`, same dtype as ``z``.
 
     Raises:
       TypeError: if ``z`` is not a floating array.
-      ValueError: if ``z`` is a scalar.
+      ValueError: if ``z`` is a scalar or has no classes (K = 0).
 
     References:
       [MEDL] Ch. 3, Sec. 3.3 and Ch. 5, Sec. 5.4 (the Jacobian $\dot S$ in backpropagation).
       Oracle in tests: ``jax.jacobian(jax.nn.softmax)``.
     """
-    z = _as_float("activations.softmax_jacobian", "z", z)
-    _check_axis("activations.softmax_jacobian", z, -1)
-    s = softmax(z)
+    s = _softmax(z, _check_axis(checks.public_name(softmax_jacobian), "z", z, -1))
     K = z.shape[-1]
     eye = jnp.broadcast_to(jnp.eye(K, dtype=z.dtype), (*z.shape[:-1], K, K))  # explicit: strict rank promotion
     diag = s[..., :, None] * eye
     return diag - s[..., :, None] * s[..., None, :]
 
 
+def _mask(func: str, name: str, mask, dims: dict) -> jax.Array:
+    """Spec: a boolean array (True = keep); its broadcast against x is checked in the body."""
+    del dims
+    if isinstance(mask, str | bytes) or mask is None:
+        checks.fail(func, name, "a boolean array", type(mask).__name__, exc=TypeError)
+    mask = jnp.asarray(mask)
+    if mask.dtype != jnp.bool_:
+        checks.fail(func, name, "a boolean array (True = keep)", f"dtype {mask.dtype}", exc=TypeError)
+    return mask
+
+
+@checks.inputs(x="float[*shape]", mask=_mask)
 def masked_softmax(x: jax.Array, mask: jax.Array, *, axis: int = -1) -> jax.Array:
     r"""Softmax over the entries where ``mask`` is True; masked entries get probability 0.
 
@@ -126,7 +146,8 @@ def masked_softmax(x: jax.Array, mask: jax.Array, *, axis: int = -1) -> jax.Arra
     or inf: they never reach the result or its gradient.
 
     Args:
-      x: logits, shape `(*batch, K)` (any rank >= 1), floating dtype.
+      x: logits, shape `(*batch, K)` (broadcasting: leading axes are a batch; any rank >= 1, K >= 1),
+        floating dtype.
       mask: boolean, True = keep; any shape that broadcasts to ``x.shape`` (e.g. a `(T, T)`
         causal mask for `(H, T, T)` scores).
       axis: the axis to normalise over.
@@ -136,21 +157,15 @@ def masked_softmax(x: jax.Array, mask: jax.Array, *, axis: int = -1) -> jax.Arra
 
     Raises:
       TypeError: if ``x`` is not floating, ``mask`` is not boolean, or ``axis`` is not an int.
-      ValueError: if ``mask`` does not broadcast to ``x.shape``, ``x`` is a scalar or ``axis`` is
-        out of range.
+      ValueError: if ``mask`` does not broadcast to ``x.shape``, ``x`` is a scalar, ``axis`` is
+        out of range or the class axis is empty.
 
     References:
       [MEDL] Ch. 7 (causal masking, eq. (7.27)) and Ch. 3, eq. (3.25).
       Oracle in tests: ``torch.softmax`` on the unmasked entries.
     """
-    func = "activations.masked_softmax"
-    x = _as_float(func, "x", x)
-    axis = _check_axis(func, x, axis)
-    if isinstance(mask, str | bytes) or mask is None:
-        checks.fail(func, "mask", "a boolean array", type(mask).__name__, exc=TypeError)
-    mask = jnp.asarray(mask)
-    if mask.dtype != jnp.bool_:
-        checks.fail(func, "mask", "a boolean array (True = keep)", f"dtype {mask.dtype}", exc=TypeError)
+    func = checks.public_name(masked_softmax)
+    axis = _check_axis(func, "x", x, axis)
     try:
         ok = jnp.broadcast_shapes(mask.shape, x.shape) == x.shape
     except ValueError:

@@ -174,13 +174,12 @@ def test_derivative_equals_jax_grad(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("wrap", [lambda f: f, jax.jit], ids=["eager", "jit"])
-def test_jit_equals_eager_and_vmap_equals_loop(name, wrap):
+def test_jit_equals_eager_and_vmap_equals_loop(name, transform):
     """jit == eager and vmap == a Python loop over examples (the transform kind of test)."""
     f, df, kw = ACTS[name]
     x = jnp.asarray(GRID[::8])
-    fk = wrap(lambda u: f(u, **kw))
-    dk = wrap(lambda u: df(u, **kw))
+    fk = transform(lambda u: f(u, **kw))
+    dk = transform(lambda u: df(u, **kw))
     loop = np.array([float(f(xi, **kw)) for xi in x])
     np.testing.assert_allclose(fk(x), loop, **tol(np.float64))
     np.testing.assert_allclose(jax.vmap(fk)(x), loop, **tol(np.float64))
@@ -325,3 +324,31 @@ def test_bad_approximate(fn):
         fn(1.0, approximate="tanh")
     with pytest.raises(TypeError, match=rf"^{q}: argument `approximate` expected a bool, got 1\.$"):
         fn(1.0, approximate=1)
+
+
+@pytest.mark.parametrize(
+    ("fn", "kw"),
+    [(A.gelu, {}), (A.gelu, {"approximate": True}), (A.silu, {}), (A.swish, {"beta": 2.0}), (A.swish, {"beta": 1e-3})],
+    ids=["gelu", "gelu_tanh", "silu", "swish2", "swish_small_beta"],
+)
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.float32, jnp.float64])
+def test_limits_at_infinity_and_their_gradients(fn, kw, dtype, transform):
+    """u·gate(u) activations: the value tends to u (+inf) and 0 (-inf), the derivative to 1 and 0, also for huge
+    finite |u| (where u**2 or u**3 would overflow) and in float16; jax.grad gives the limits, never NaN; NaN stays
+    NaN."""
+    u = jnp.array([jnp.inf, -jnp.inf, 6e4, -6e4, jnp.nan], dtype)
+    y = transform(lambda v: fn(v, **kw))(u)
+    g = transform(jax.vmap(jax.grad(lambda v: fn(v, **kw))))(u)
+    np.testing.assert_array_equal(np.asarray(y[:2], np.float64), [np.inf, 0.0])  # the limits themselves
+    np.testing.assert_array_equal(np.asarray(g[:2], np.float64), [1.0, 0.0])
+    # At |u| = 6e4 the gate is 1 or 0 up to e^(-60) (swish with beta = 1e-3), far below any dtype's resolution of u.
+    np.testing.assert_allclose(np.asarray(y[2:4], np.float64), [6e4, 0.0], rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(g[2:4], np.float64), [1.0, 0.0], atol=1e-12)
+    assert np.isnan(y[4]) and np.isnan(g[4])
+    assert y.dtype == dtype and g.dtype == dtype
+
+
+def test_lists_are_accepted():
+    """A Python list is an array-like: relu([-1, 2]) = [0, 2] (worked value)."""
+    np.testing.assert_array_equal(A.relu([-1.0, 2.0]), [0.0, 2.0])
+    np.testing.assert_array_equal(A.leaky_relu([-1.0, 2.0], slope=0.5), [-0.5, 2.0])

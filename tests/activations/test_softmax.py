@@ -71,17 +71,16 @@ def test_jacobian_against_autodiff_and_loop():
 # ---------------------------------------------------------------- (3) transforms
 
 
-@pytest.mark.parametrize("wrap", [lambda f: f, jax.jit], ids=["eager", "jit"])
-def test_jit_and_vmap(wrap):
+def test_jit_and_vmap(transform):
     """jit == eager; vmap over rows == a Python loop == the batched call."""
     z = jnp.asarray(Z)
     for f in (A.softmax, A.log_softmax, A.softmax_jacobian):
         loop = np.stack([np.asarray(f(z[i])) for i in range(3)])
-        np.testing.assert_allclose(wrap(jax.vmap(f))(z), loop, **tol(np.float64))
-        np.testing.assert_allclose(wrap(f)(z), loop, **tol(np.float64))
+        np.testing.assert_allclose(transform(jax.vmap(f))(z), loop, **tol(np.float64))
+        np.testing.assert_allclose(transform(f)(z), loop, **tol(np.float64))
     m = jnp.asarray(Z > 0.7)
     loop = np.stack([np.asarray(A.masked_softmax(z[i], m[i])) for i in range(3)])
-    np.testing.assert_allclose(wrap(jax.vmap(A.masked_softmax))(z, m), loop, **tol(np.float64))
+    np.testing.assert_allclose(transform(jax.vmap(A.masked_softmax))(z, m), loop, **tol(np.float64))
 
 
 @pytest.mark.slow  # second-order check_grads / many compositions: ~10-60 s on a loaded 2-core box
@@ -188,6 +187,13 @@ def test_softmax_bad_inputs(fn):
             fn(jnp.ones((2, 3)), axis=2)
         with pytest.raises(TypeError, match=rf"^{q}: argument `axis` expected an int, got '?float'?\.$"):
             fn(jnp.ones((2, 3)), axis=1.0)
+        msg = rf"^{q}: argument `z` expected at least one class \(K >= 1\) along axis 0"
+        with pytest.raises(ValueError, match=msg):
+            fn(jnp.ones((0, 3)), axis=0)
+    with pytest.raises(ValueError, match=rf"^{q}: argument `z` expected at least one class \(K >= 1\) along axis -1, "
+                       r"got shape \(2, 0\)\.$"):  # fmt: skip
+        fn(jnp.zeros((2, 0)))
+    np.testing.assert_allclose(fn([0.0, 0.0]), fn(jnp.zeros(2)))  # a list is accepted
 
 
 def test_masked_softmax_bad_inputs():
@@ -207,3 +213,5 @@ def test_masked_softmax_bad_inputs():
         A.masked_softmax(jnp.ones((2, 3), jnp.int32), jnp.ones((2, 3), bool))
     with pytest.raises(TypeError, match=rf"^{q}: argument `mask` expected a boolean array, got "):
         A.masked_softmax(x, None)
+    with pytest.raises(ValueError, match=rf"^{q}: argument `x` expected at least one class \(K >= 1\)"):
+        A.masked_softmax(jnp.ones((2, 0)), jnp.ones((2, 0), bool))
