@@ -26,7 +26,7 @@ def _batch(data, perm, t, batch_size, batch_sharding):
         return None
     i = t % (perm.shape[0] // batch_size)
     rows = jax.lax.dynamic_slice_in_dim(perm, i * batch_size, batch_size)
-    batch = jax.tree.map(lambda a: jnp.take(a, rows, axis=0), data)
+    batch = jax.tree.map(lambda a: jnp.take(a, rows, axis=0, mode="clip"), data)  # rows of a permutation: no fill
     if batch_sharding is not None:
         batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
     return batch
@@ -47,12 +47,7 @@ def _one(step, guard, batch_size, batch_sharding, carry, data, perm, step_key):
     return state, add_to_tally(tally, metrics, _stack_flags(guard(state, metrics)))
 
 
-def _steps(step, guard, batch_size, batch_sharding, length, carry, data, perm_key, step_key):
-    perm = None
-    if data is not None:
-        n = jax.tree.leaves(data)[0].shape[0]
-        perm = epoch_permutation(perm_key, carry[1].ints[0] // (n // batch_size), n)
-
+def _steps(step, guard, batch_size, batch_sharding, length, carry, data, perm, step_key):
     def body(c, _):
         return _one(step, guard, batch_size, batch_sharding, c, data, perm, step_key), None
 
@@ -68,7 +63,7 @@ def one_step(step, guard, batch_size, batch_sharding):
 
 @functools.lru_cache(maxsize=64)
 def many_steps(step, guard, batch_size, batch_sharding, length):
-    """``f(carry, data, perm_key, step_key) -> carry``: ``length`` steps in one epoch as one ``lax.scan``."""
+    """``f(carry, data, perm, step_key) -> carry``: ``length`` steps in one epoch as one ``lax.scan``."""
     return jax.jit(functools.partial(_steps, step, guard, batch_size, batch_sharding, length), donate_argnums=(0,))
 
 
@@ -93,7 +88,7 @@ split_key = jax.jit(_split_copy)
 """``split_key(key) -> (perm_key, step_key)`` without consuming ``key``, in one compiled call."""
 
 permutation = jax.jit(epoch_permutation, static_argnums=(2,))
-"""``permutation(perm_key, epoch, n)``, compiled once (the step-by-step loop's epoch order)."""
+"""``permutation(perm_key, epoch, n)``, compiled once per ``n``: the order of epoch ``epoch``."""
 
 
 def _avals(tree):

@@ -216,7 +216,8 @@ def fit(
         parameters replicated (see :func:`make_mesh`).
       devices: instead of ``mesh``, an int (the first that many devices) or a list of devices.
       scan_epoch: run the steps between log and checkpoint points as one ``lax.scan`` (default:
-        when they fall on epoch boundaries). Bitwise equal to the step-by-step loop on CPU.
+        when those segments all have the same length, e.g. logs and checkpoints once per epoch).
+        Bitwise equal to the step-by-step loop on CPU.
       handle_signals: catch SIGTERM/SIGINT (main thread only): save and return.
       log_file: where to append JSON-lines metrics (default ``checkpoint_dir/metrics.jsonl``).
       num_classes: if given, every integer leaf of ``data`` and ``eval_data`` (the labels) must

@@ -154,9 +154,9 @@ def make_plan(
     log_every = unit if log_every is None else log_every
     eval_every = unit if eval_every is None else eval_every
     ckpt_every = unit if checkpoint_every is None else checkpoint_every
-    if scan is None:  # one compiled call per epoch (per log interval without data)
-        used = [log_every] + [eval_every] * has_eval + [ckpt_every] * has_ckpt
-        scan = all(every % unit == 0 for every in used)
+    if scan is None:  # scan when every segment between two boundaries has the same length (one compile)
+        used = [log_every] + [eval_every] * has_eval + [ckpt_every] * has_ckpt + ([spe] if spe else [])
+        scan = all(every % min(used) == 0 for every in used)
     return Plan(n, batch_size, spe, total, log_every, eval_every, ckpt_every, scan)
 
 
@@ -283,9 +283,10 @@ def loop(
         each checkpoint and compared on resume.
       mesh: a ``jax.sharding.Mesh`` with one ``"data"`` axis: batches are sharded on it and the
         state replicated.
-      scan: run the steps between log/eval/checkpoint points (within an epoch) as one
-        ``lax.scan``; default when those points fall on epoch (or log-interval) boundaries.
-        Bitwise equal to the step-by-step loop on CPU.
+      scan: run the steps between two log/eval/checkpoint points (within an epoch) as one
+        ``lax.scan``; default when all those segments have the same length (each interval a
+        multiple of the shortest, the epoch included), so that one compiled scan serves the run.
+        Bitwise equal to the step-by-step loop on CPU; signals are then seen once per segment.
       handle_signals: catch SIGTERM/SIGINT as described above (main thread only).
       guard: ``guard(state, metrics) -> {name: bool}`` after each step (names ``"<kind> <leaf>"``);
         default: every floating metric and state leaf is finite.

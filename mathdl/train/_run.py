@@ -181,7 +181,7 @@ class Run:
         statics = (self.step, self.guard, self.plan.batch_size, self.batch_sharding)
         end = self._segment_end(t)
         if self.plan.scan:
-            carry = _compiled.many_steps(*statics, end - t)(carry, self.data_dev, self.perm_key, self.step_key)
+            carry = _compiled.many_steps(*statics, end - t)(carry, self.data_dev, self._perm_for(t), self.step_key)
             done = end - t
         else:
             one, data, perm, key = _compiled.one_step(*statics), self.data_dev, self._perm_for(t), self.step_key
