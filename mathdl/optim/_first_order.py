@@ -13,7 +13,11 @@ The book writes momentum and ADAM as *exponential smoothing* of the gradient
 
 A learning rate may be a positive float or a schedule ``t -> alpha_t`` (see
 :mod:`mathdl.optim._schedules`); the schedule is evaluated at the number of updates already
-made, so the first update uses $\alpha_0$.
+made, so the first update uses $\alpha_0$. That number is the state's ``count``; it is kept only
+when something reads it: a schedule, or ADAM's bias correction. With a constant learning rate
+SGD, momentum, Nesterov, Adagrad and RMSprop keep ``count = None``, as Optax keeps no counter
+there: a counter nobody reads is one more (scalar) kernel per step, measured at 10-15% of an
+RMSprop step on a small CPU.
 """
 
 import math
@@ -53,27 +57,27 @@ _INT32_MAX = np.iinfo(np.int32).max
 class SGDState(NamedTuple):
     """State of :func:`sgd`: only the step counter (for schedules)."""
 
-    count: jax.Array  # shape=(), dtype=int32: updates made so far
+    count: jax.Array | None  # shape=(), dtype=int32: updates made so far; None with a constant learning rate
 
 
 class MomentumState(NamedTuple):
     """State of :func:`momentum` and :func:`nesterov`."""
 
-    count: jax.Array  # shape=(), dtype=int32
+    count: jax.Array | None  # shape=(), dtype=int32; None with a constant learning rate
     v: Any  # the velocity, same pytree structure as the parameters
 
 
 class AdagradState(NamedTuple):
     """State of :func:`adagrad`."""
 
-    count: jax.Array  # shape=(), dtype=int32
+    count: jax.Array | None  # shape=(), dtype=int32; None with a constant learning rate
     s: Any  # running sum of squared gradients, same structure as the parameters
 
 
 class RMSPropState(NamedTuple):
     """State of :func:`rmsprop`."""
 
-    count: jax.Array  # shape=(), dtype=int32
+    count: jax.Array | None  # shape=(), dtype=int32; None with a constant learning rate
     s: Any  # exponentially smoothed squared gradients, same structure as the parameters
 
 
@@ -128,7 +132,16 @@ def _increment(count: jax.Array) -> jax.Array:
     return jnp.where(count < _INT32_MAX, count + 1, count)
 
 
-def _alpha(learning_rate: ScalarOrSchedule, count: jax.Array):
+def _init_count(learning_rate: ScalarOrSchedule) -> jax.Array | None:
+    """The update counter a schedule needs, or None for a constant learning rate (module docstring)."""
+    return _zeros_count() if callable(learning_rate) else None
+
+
+def _next_count(count: jax.Array | None) -> jax.Array | None:
+    return None if count is None else _increment(count)
+
+
+def _alpha(learning_rate: ScalarOrSchedule, count: jax.Array | None):
     return learning_rate(count) if callable(learning_rate) else learning_rate
 
 
@@ -142,6 +155,32 @@ def _safe_ratio(g, s, eps):
     positive = s > 0
     root = jnp.sqrt(jnp.where(positive, s, jnp.ones_like(s)))
     return jnp.where(positive, g / (root + eps), jnp.zeros_like(g))
+
+
+@jax.custom_jvp
+def _sqrt0(s):
+    """sqrt(s) with derivative 0 (not inf) at s = 0, so gradients through the update stay finite."""
+    return jnp.sqrt(s)
+
+
+@_sqrt0.defjvp
+def _sqrt0_jvp(primals, tangents):
+    (s,), (ds,) = primals, tangents
+    root = jnp.sqrt(s)
+    positive = s > 0
+    return root, jnp.where(positive, ds / (2.0 * jnp.where(positive, root, jnp.ones_like(root))), jnp.zeros_like(ds))
+
+
+def _ratio(g, s, eps):
+    """g / (sqrt(s) + eps) in as few operations as the value allows.
+
+    With a concrete eps > 0 the plain quotient is already 0 where s == 0 (then g == 0), so no select is
+    needed (Optax's form; the selects cost a few percent of a memory-bound step); eps == 0, or a traced
+    eps (optax.inject_hyperparams), keeps the guarded form of :func:`_safe_ratio`.
+    """
+    if not isinstance(eps, jax.core.Tracer) and np.ndim(eps) == 0 and float(eps) > 0:
+        return g / (_sqrt0(s) + jnp.asarray(eps, s.dtype))
+    return _safe_ratio(g, s, eps)
 
 
 # --- the optimizers --------------------------------------------------------------------------
@@ -172,12 +211,12 @@ def sgd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformation:
 
     def init(params):
         del params
-        return SGDState(_zeros_count())
+        return SGDState(_init_count(learning_rate))
 
     def update(grads, state, params=None):
         del params
         alpha = _alpha(learning_rate, state.count)
-        return _descend(alpha, grads), SGDState(_increment(state.count))
+        return _descend(alpha, grads), SGDState(_next_count(state.count))
 
     return optax.GradientTransformation(init, update)
 
@@ -209,14 +248,14 @@ def _momentum_like(func: str, learning_rate, beta: float, form: str, lookahead: 
     weight = 1.0 - beta if form == "smoothing" else 1.0
 
     def init(params):
-        return MomentumState(_zeros_count(), jax.tree.map(jnp.zeros_like, params))
+        return MomentumState(_init_count(learning_rate), jax.tree.map(jnp.zeros_like, params))
 
     def update(grads, state, params=None):
         del params
         v = jax.tree.map(lambda v, g: beta * v + weight * g, state.v, grads)
         direction = jax.tree.map(lambda v, g: beta * v + weight * g, v, grads) if lookahead else v
         alpha = _alpha(learning_rate, state.count)
-        return _descend(alpha, direction), MomentumState(_increment(state.count), v)
+        return _descend(alpha, direction), MomentumState(_next_count(state.count), v)
 
     return optax.GradientTransformation(init, update)
 
@@ -326,14 +365,15 @@ def adagrad(
     _check_nonneg("optim.adagrad", "initial_accumulator", initial_accumulator)
 
     def init(params):
-        return AdagradState(_zeros_count(), jax.tree.map(lambda p: jnp.full_like(p, initial_accumulator), params))
+        s0 = jax.tree.map(lambda p: jnp.full_like(p, initial_accumulator), params)
+        return AdagradState(_init_count(learning_rate), s0)
 
     def update(grads, state, params=None):
         del params
         s = jax.tree.map(lambda s, g: s + g * g, state.s, grads)
-        direction = jax.tree.map(lambda g, s: _safe_ratio(g, s, eps), grads, s)
+        direction = jax.tree.map(lambda g, s: _ratio(g, s, eps), grads, s)
         alpha = _alpha(learning_rate, state.count)
-        return _descend(alpha, direction), AdagradState(_increment(state.count), s)
+        return _descend(alpha, direction), AdagradState(_next_count(state.count), s)
 
     return optax.GradientTransformation(init, update)
 
@@ -372,14 +412,14 @@ def rmsprop(learning_rate: ScalarOrSchedule, *, beta: float = 0.9, eps: float = 
     _check_nonneg("optim.rmsprop", "eps", eps)
 
     def init(params):
-        return RMSPropState(_zeros_count(), jax.tree.map(jnp.zeros_like, params))
+        return RMSPropState(_init_count(learning_rate), jax.tree.map(jnp.zeros_like, params))
 
     def update(grads, state, params=None):
         del params
         s = jax.tree.map(lambda s, g: beta * s + (1.0 - beta) * (g * g), state.s, grads)
-        direction = jax.tree.map(lambda g, s: _safe_ratio(g, s, eps), grads, s)
+        direction = jax.tree.map(lambda g, s: _ratio(g, s, eps), grads, s)
         alpha = _alpha(learning_rate, state.count)
-        return _descend(alpha, direction), RMSPropState(_increment(state.count), s)
+        return _descend(alpha, direction), RMSPropState(_next_count(state.count), s)
 
     return optax.GradientTransformation(init, update)
 
