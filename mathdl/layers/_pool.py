@@ -8,6 +8,7 @@ definition, one window at a time) and ``"xla"`` (``jax.lax.reduce_window``, the 
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from mathdl import checks
@@ -80,7 +81,8 @@ def max_pool(x: jax.Array, window, *, stride=None, padding="valid", path: str | 
     if path == "reference":
         xp = jnp.pad(x, (*pads, (0, 0)), constant_values=jnp.array(-jnp.inf, x.dtype))
         return _reference(xp, window, stride, out, jnp.max)
-    return _reduce_window(x, jnp.array(-jnp.inf, x.dtype), lax.max, window, stride, pads)
+    # a NumPy (not jnp) init value: lax then picks reduce_window_max, which has a reverse-mode rule
+    return _reduce_window(x, np.array(-np.inf, x.dtype), lax.max, window, stride, pads)
 
 
 @checks.inputs(x=_example(2))
@@ -125,11 +127,11 @@ def avg_pool(
             return total / (window[0] * window[1])
         ones = jnp.pad(jnp.ones((*x.shape[:2], 1), x.dtype), (*pads, (0, 0)))
         return total / _reference(ones, window, stride, out, jnp.sum)
-    total = _reduce_window(x, jnp.zeros((), x.dtype), lax.add, window, stride, pads)
+    total = _reduce_window(x, np.array(0, x.dtype), lax.add, window, stride, pads)
     if count_include_pad:
         return total / (window[0] * window[1])
     ones = jnp.ones((*x.shape[:2], 1), x.dtype)
-    return total / _reduce_window(ones, jnp.zeros((), x.dtype), lax.add, window, stride, pads)
+    return total / _reduce_window(ones, np.array(0, x.dtype), lax.add, window, stride, pads)
 
 
 @checks.inputs(x=_example(2))

@@ -5,6 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from flax import nnx
 
 from mathdl import layers, nn
@@ -13,9 +14,19 @@ from tests._tolerances import tol
 TOL = tol(np.float64, composite=True)
 
 
-def test_conv_modules_equal_pure_functions(getkey):
+@pytest.fixture
+def rng():
+    """Test data from NumPy: no PRNG program to compile per shape (compiling dominates these tests)."""
+    return np.random.default_rng(0)
+
+
+def _normal(rng, shape):
+    return jnp.asarray(rng.normal(size=shape))
+
+
+def test_conv_modules_equal_pure_functions(rng):
     """Pinned: each module is its layers function on its own parameters, on one example and a batch."""
-    X = jax.random.normal(getkey(), (2, 9, 8, 4))
+    X = _normal(rng, (2, 9, 8, 4))
     conv = nn.Conv(4, 6, 3, stride=2, padding=1, groups=2, rngs=nnx.Rngs(0))
     np.testing.assert_array_equal(conv(X[0]), layers.conv2d(conv.params, X[0], stride=2, padding=1, groups=2))
     want = jax.vmap(lambda v: layers.conv2d(conv.params, v, stride=2, padding=1, groups=2))(X)
@@ -28,9 +39,9 @@ def test_conv_modules_equal_pure_functions(getkey):
     np.testing.assert_allclose(c1(X[0]), jax.vmap(lambda v: layers.conv1d(c1.params, v, padding="same"))(X[0]), **TOL)
 
 
-def test_pool_and_group_norm_modules(getkey):
+def test_pool_and_group_norm_modules(rng):
     """MaxPool / AvgPool / GlobalAvgPool / GroupNorm equal max_pool / avg_pool / global_avg_pool / group_norm."""
-    X = jax.random.normal(getkey(), (3, 6, 6, 4))
+    X = _normal(rng, (3, 6, 6, 4))
     np.testing.assert_allclose(nn.MaxPool(2)(X), jax.vmap(lambda v: layers.max_pool(v, 2))(X), **TOL)
     avg = nn.AvgPool(3, stride=1, padding=1, count_include_pad=False)
     want = jax.vmap(lambda v: layers.avg_pool(v, 3, stride=1, padding=1, count_include_pad=False))(X)
@@ -41,18 +52,18 @@ def test_pool_and_group_norm_modules(getkey):
     np.testing.assert_allclose(gn(X), jax.vmap(lambda v: layers.group_norm(p, v, num_groups=2))(X), **TOL)
 
 
-def test_conv_vs_flax_nnx_conv(getkey):
+def test_conv_vs_flax_nnx_conv(rng):
     """Oracle: flax.nnx.Conv (HWIO kernel, NHWC input) with the same kernel and bias gives the same output."""
     conv = nn.Conv(3, 5, (3, 2), stride=(2, 1), padding="same", dilation=1, rngs=nnx.Rngs(0))
-    conv.b[...] = jax.random.normal(getkey(), (5,))
+    conv.b[...] = _normal(rng, (5,))
     ref = nnx.Conv(3, 5, (3, 2), strides=(2, 1), padding="SAME", rngs=nnx.Rngs(0), param_dtype=jnp.float64)
     ref.kernel[...] = conv.W[...]
     ref.bias[...] = conv.b[...]
-    X = jax.random.normal(getkey(), (2, 7, 6, 3))
+    X = _normal(rng, (2, 7, 6, 3))
     np.testing.assert_allclose(conv(X), ref(X), **TOL)
 
 
-def test_trains_through_to_pure(getkey):
+def test_trains_through_to_pure(rng):
     """A Conv -> GlobalAvgPool model trained by a jitted pure step through nn.to_pure lowers its loss."""
 
     class Net(nnx.Module):
@@ -64,7 +75,7 @@ def test_trains_through_to_pure(getkey):
             return self.pool(jax.nn.relu(self.conv(x)))
 
     net = Net(nnx.Rngs(0))
-    X = jax.random.normal(getkey(), (8, 6, 6, 1))
+    X = _normal(rng, (8, 6, 6, 1))
     y = jnp.abs(X).mean(axis=(1, 2, 3))[:, None] * jnp.ones((1, 4))
     apply, params, state = nn.to_pure(net)
     opt = optax.sgd(0.3)  # optax.adam is not strict-dtype-promotion safe (the tests run strict)
