@@ -5,12 +5,15 @@ allowed and kept. Value problems never give a finite wrong answer: a label out o
 "probability" outside $[0, 1]$ gives NaN, and inside :func:`mathdl.checks.checked` it raises.
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
 
 from mathdl import checks
 from mathdl.activations import log_softmax, softplus
-from mathdl.losses._regression import _as_float
+from mathdl.checks import Text
+from mathdl.losses._regression import _same_dtype
 
 __all__ = [
     "binary_cross_entropy",
@@ -35,6 +38,16 @@ def _xlogy_safe(a: jax.Array, b: jax.Array) -> jax.Array:
     return jnp.where(pos, a * jnp.log(jnp.where(pos, b, jnp.ones_like(b))), jnp.zeros_like(a))
 
 
+def _is_distribution(t: jax.Array) -> jax.Array:
+    """Per row: entries in [0, 1] summing to 1 within a few ulps of t's dtype (the sum taken in >= float32)."""
+    ct = t.dtype if jnp.finfo(t.dtype).bits >= 32 else jnp.float32
+    K = t.shape[-1]
+    # Rounding a normalised vector to t's dtype moves its sum by <= eps/2; a pairwise sum adds log2(K) ulps.
+    tol = (4 + math.log2(max(K, 1))) * float(jnp.finfo(t.dtype).eps)
+    in_range = jnp.all((t >= 0) & (t <= 1), axis=-1)
+    return in_range & (jnp.abs(jnp.sum(t.astype(ct), axis=-1) - 1) <= tol)
+
+
 def _labels_like(func: str, name: str, labels, pred_name: str, logits: jax.Array) -> jax.Array:
     """Binary targets: bool/int are cast to the logits' dtype; floats must match it. Same shape."""
     if isinstance(labels, str | bytes) or labels is None:
@@ -52,6 +65,7 @@ def _labels_like(func: str, name: str, labels, pred_name: str, logits: jax.Array
     return labels
 
 
+@checks.inputs(p="float[*batch]")
 def binary_cross_entropy(p: jax.Array, y: jax.Array) -> jax.Array:
     r"""Binary cross-entropy from a predicted probability $p = \hat y$.
 
@@ -80,8 +94,7 @@ def binary_cross_entropy(p: jax.Array, y: jax.Array) -> jax.Array:
       [MEDL] Ch. 3, Sec. 3.1 (binary cross-entropy from Bernoulli maximum likelihood).
       Oracle in tests: ``torch.nn.functional.binary_cross_entropy``, ``sklearn.metrics.log_loss``.
     """
-    func = "losses.binary_cross_entropy"
-    p = _as_float(func, "p", p)
+    func = checks.public_name(binary_cross_entropy)
     y = _labels_like(func, "y", y, "p", p)
     p_ok = (p >= 0) & (p <= 1)
     y_ok = (y >= 0) & (y <= 1)
@@ -96,6 +109,7 @@ def binary_cross_entropy(p: jax.Array, y: jax.Array) -> jax.Array:
     return _nan_unless(ok, loss)
 
 
+@checks.inputs(logits="float[*batch]")
 def binary_cross_entropy_with_logits(logits: jax.Array, labels: jax.Array) -> jax.Array:
     r"""Binary cross-entropy of $\hat y = \sigma(z)$, computed from the logit $z$.
 
@@ -103,7 +117,9 @@ def binary_cross_entropy_with_logits(logits: jax.Array, labels: jax.Array) -> ja
 
     using $-\log\sigma(z) = \operatorname{softplus}(-z)$ and $\operatorname{softplus}(z) -
     \operatorname{softplus}(-z) = z$. Stable for any finite $z$; its gradient is
-    $\partial\ell/\partial z = \sigma(z) - y$.
+    $\partial\ell/\partial z = \sigma(z) - y$. At $z = \pm\infty$ it returns the limits,
+    $(1 - y)\cdot\infty$ at $+\infty$ and $y\cdot\infty$ at $-\infty$ with $0\cdot\infty = 0$: 0 for
+    the matching hard label, $+\infty$ otherwise (never the NaN of $\infty - \infty$).
 
     Args:
       logits: $z$, shape `(*batch)`, floating dtype.
@@ -122,14 +138,18 @@ def binary_cross_entropy_with_logits(logits: jax.Array, labels: jax.Array) -> ja
       Oracle in tests: ``optax.losses.sigmoid_binary_cross_entropy``,
       ``torch.nn.functional.binary_cross_entropy_with_logits``.
     """
-    func = "losses.binary_cross_entropy_with_logits"
-    z = _as_float(func, "logits", logits)
+    func = checks.public_name(binary_cross_entropy_with_logits)
+    z = logits
     y = _labels_like(func, "labels", labels, "logits", z)
     ok = (y >= 0) & (y <= 1)
     checks.value_check(ok, f"{func}: argument `labels` expected values in [0, 1], got a value outside.")
-    return _nan_unless(ok, softplus(z) - y * z)
+    inf = jnp.isinf(z)
+    z_fin = jnp.where(inf, jnp.zeros_like(z), z)  # double where: inf - inf never reaches the value or the gradient
+    at_inf = jnp.where(jnp.where(z > 0, 1 - y, y) > 0, jnp.full_like(z, jnp.inf), jnp.zeros_like(z))
+    return _nan_unless(ok, jnp.where(inf, at_inf, softplus(z_fin) - y * z_fin))
 
 
+@checks.inputs(logits="float[*batch K]", labels="int[*batch]")
 def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     r"""Cross-entropy of a softmax classifier against integer labels.
 
@@ -156,17 +176,8 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
       Oracle in tests: ``optax.losses.softmax_cross_entropy_with_integer_labels``,
       ``torch.nn.functional.cross_entropy``.
     """
-    func = "losses.softmax_cross_entropy"
-    z = _as_float(func, "logits", logits)
-    if z.ndim == 0:
-        checks.fail(func, "logits", "rank >= 1 (classes on the last axis)", "shape () (rank 0)")
-    if isinstance(labels, str | bytes | float) or labels is None:
-        checks.fail(func, "labels", "an integer array", type(labels).__name__, exc=TypeError)
-    labels = jnp.asarray(labels)
-    checks.check_dtype_integer(func, "labels", labels)
-    if labels.shape != z.shape[:-1]:
-        checks.fail(func, "labels", f"shape {z.shape[:-1]} (logits.shape[:-1])", f"shape {labels.shape}")
-    K = z.shape[-1]
+    func = checks.public_name(softmax_cross_entropy)
+    z, K = logits, _num_classes(func, logits)
     ok = (labels >= 0) & (labels < K)
     checks.value_check(ok, f"{func}: argument `labels` expected class indices in [0, {K}), got one outside.")
     safe = jnp.where(ok, labels, jnp.zeros_like(labels))  # an in-range stand-in; its row becomes NaN below
@@ -180,6 +191,13 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     return _nan_unless(ok, lse - z_y)
 
 
+def _num_classes(func: str, logits: jax.Array) -> int:
+    if logits.shape[-1] == 0:
+        checks.fail(func, "logits", "at least one class (K >= 1) on the last axis", Text(f"shape {logits.shape}"))
+    return logits.shape[-1]
+
+
+@checks.inputs(logits="float[*batch K]", targets="float[*batch K]")
 def softmax_cross_entropy_with_probs(logits: jax.Array, targets: jax.Array) -> jax.Array:
     r"""Cross-entropy of a softmax classifier against probability targets (soft labels).
 
@@ -187,8 +205,8 @@ def softmax_cross_entropy_with_probs(logits: jax.Array, targets: jax.Array) -> j
 
     with $0\log 0 = 0$ (a class with $t_k = 0$ and $z_k = -\infty$ costs nothing). Its gradient
     is $\operatorname{softmax}(z) - t$. Targets must be a probability vector: an entry outside
-    $[0, 1]$ or a sum further than $\sqrt{\epsilon_{\text{mach}}}$ from 1 gives NaN (raises in
-    checked mode).
+    $[0, 1]$ or a sum further than $(4 + \log_2 K)$ ulps of the dtype from 1 (the sum taken in at least
+    float32) gives NaN (raises in checked mode).
 
     Args:
       logits: unnormalised scores $z$, shape `(*batch, K)`, floating dtype.
@@ -206,29 +224,24 @@ def softmax_cross_entropy_with_probs(logits: jax.Array, targets: jax.Array) -> j
       Oracle in tests: ``optax.losses.softmax_cross_entropy``, ``torch.nn.functional.cross_entropy``
       with probability targets.
     """
-    func = "losses.softmax_cross_entropy_with_probs"
-    z = _as_float(func, "logits", logits)
-    t = _as_float(func, "targets", targets)
-    if z.ndim == 0:
-        checks.fail(func, "logits", "rank >= 1 (classes on the last axis)", "shape () (rank 0)")
-    checks.check_same_shape(func, "logits", z, "targets", t)
-    if t.dtype != z.dtype:
-        checks.fail(func, "targets", f"dtype {z.dtype} (that of `logits`)", f"dtype {t.dtype}", exc=TypeError)
-    in_range = jnp.all((t >= 0) & (t <= 1), axis=-1)
-    sums_to_one = jnp.abs(jnp.sum(t, axis=-1) - 1) <= jnp.sqrt(jnp.finfo(t.dtype).eps)
-    ok = in_range & sums_to_one
+    func = checks.public_name(softmax_cross_entropy_with_probs)
+    z, t = logits, targets
+    _num_classes(func, z)
+    _same_dtype(func, "logits", z, "targets", t)
+    ok = _is_distribution(t)
     checks.value_check(ok, f"{func}: argument `targets` expected probability vectors (in [0, 1], summing to 1).")
     terms = jnp.where(t > 0, t * jnp.where(t > 0, log_softmax(z), jnp.zeros_like(z)), jnp.zeros_like(z))
     return _nan_unless(ok, -jnp.sum(terms, axis=-1))
 
 
+@checks.inputs(scores="float[*batch]")
 def hinge(scores: jax.Array, labels: jax.Array) -> jax.Array:
     r"""Hinge loss of a margin classifier, with labels $y \in \{-1, +1\}$.
 
     $$\ell(s, y) = \max(0,\ 1 - y s).$$
 
     The gradient at the hinge ($y s = 1$) is taken as 0. A label other than $\pm1$ gives NaN
-    (raises in checked mode).
+    (raises in checked mode), and so does a NaN score.
 
     Args:
       scores: real-valued classifier outputs $s$, shape `(*batch)`, floating dtype.
@@ -245,10 +258,9 @@ def hinge(scores: jax.Array, labels: jax.Array) -> jax.Array:
       [MEDL] Ch. 2 (linear classifiers; the hinge as a surrogate of the 0-1 loss); Cortes & Vapnik (1995).
       Oracle in tests: ``optax.losses.hinge_loss``, ``sklearn.metrics.hinge_loss``.
     """
-    func = "losses.hinge"
-    s = _as_float(func, "scores", scores)
-    y = _labels_like(func, "labels", labels, "scores", s)
+    func = checks.public_name(hinge)
+    y = _labels_like(func, "labels", labels, "scores", scores)
     ok = (y == 1) | (y == -1)
     checks.value_check(ok, f"{func}: argument `labels` expected values -1 or +1, got another value.")
-    m = 1 - y * s
-    return _nan_unless(ok, jnp.where(m > 0, m, jnp.zeros_like(m)))
+    m = 1 - y * scores
+    return _nan_unless(ok, jnp.where(m <= 0, jnp.zeros_like(m), m))  # max(0, m); NaN <= 0 is false: NaN stays

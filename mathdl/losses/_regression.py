@@ -16,21 +16,18 @@ import jax
 import jax.numpy as jnp
 
 from mathdl import checks
+from mathdl.checks import Text
 
 __all__ = ["absolute_error", "gaussian_nll", "huber", "laplace_nll", "squared_error"]
 
+# Predictions and targets of one shape (no silent broadcasting: (n, 1) against (n,) is a classic bug).
+_PAIR = {"y_hat": "float[*batch]", "y": "float[*batch]"}
 
-_as_float = checks.as_floating  # the shared conversion and dtype check
 
-
-def _pair(func: str, y_hat, y) -> tuple[jax.Array, jax.Array]:
-    """Both floating, same shape (no silent broadcasting: (n, 1) against (n,) is a classic bug), same dtype."""
-    y_hat = _as_float(func, "y_hat", y_hat)
-    y = _as_float(func, "y", y)
-    checks.check_same_shape(func, "y_hat", y_hat, "y", y)
-    if y_hat.dtype != y.dtype:
-        checks.fail(func, "y", f"the dtype of `y_hat` ({y_hat.dtype})", f"dtype {y.dtype}", exc=TypeError)
-    return y_hat, y
+def _same_dtype(func: str, ref_name: str, ref: jax.Array, name: str, v: jax.Array) -> None:
+    """``v`` must have ``ref``'s dtype (the specs fix kind and shape, not the exact dtype)."""
+    if v.dtype != ref.dtype:
+        checks.fail(func, name, f"the dtype of `{ref_name}` ({ref.dtype})", Text(f"dtype {v.dtype}"), exc=TypeError)
 
 
 def _abs0(r: jax.Array) -> jax.Array:
@@ -48,7 +45,7 @@ def _scale(func: str, name: str, value, like: jax.Array) -> jax.Array:
             checks.fail(func, name, "a finite value", value)
         checks.check_positive(func, name, value)
         return jnp.asarray(value, dtype=like.dtype)
-    arr = _as_float(func, name, value)
+    arr = checks.conform(func, name, value, "float[*shape]")
     if arr.shape not in ((), like.shape):
         checks.fail(func, name, f"a scalar or shape {like.shape}", f"shape {arr.shape}")
     if arr.dtype != like.dtype:
@@ -57,6 +54,7 @@ def _scale(func: str, name: str, value, like: jax.Array) -> jax.Array:
     return arr
 
 
+@checks.inputs(**_PAIR)
 def squared_error(y_hat: jax.Array, y: jax.Array, *, half: bool = False) -> jax.Array:
     r"""Squared error $(\hat y - y)^2$, or $\tfrac12(\hat y - y)^2$ with ``half=True``.
 
@@ -64,7 +62,7 @@ def squared_error(y_hat: jax.Array, y: jax.Array, *, half: bool = False) -> jax.
     gradient $\hat y - y$. The default (no $\tfrac12$) matches ``optax.losses.squared_error``.
 
     Args:
-      y_hat: predictions $\hat y$, shape `(*batch)`, floating dtype.
+      y_hat: predictions $\hat y$, shape `(*batch)` (per element: any shape), floating dtype.
       y: targets $y$, same shape and dtype as ``y_hat``.
       half: multiply by $\tfrac12$.
 
@@ -79,19 +77,20 @@ def squared_error(y_hat: jax.Array, y: jax.Array, *, half: bool = False) -> jax.
       [MEDL] Ch. 2, Sec. 2.3 (squared loss, Fig. 2.6).
       Oracle in tests: ``optax.losses.squared_error``, ``torch.nn.functional.mse_loss``.
     """
-    func = "losses.squared_error"
-    y_hat, y = _pair(func, y_hat, y)
+    func = checks.public_name(squared_error)
+    _same_dtype(func, "y_hat", y_hat, "y", y)
     if not isinstance(half, bool):  # not check_choice: 1 == True would slip through
         checks.fail(func, "half", "a bool", half, exc=TypeError)
     r = y_hat - y
     return 0.5 * r * r if half else r * r
 
 
+@checks.inputs(**_PAIR)
 def absolute_error(y_hat: jax.Array, y: jax.Array) -> jax.Array:
     r"""Absolute error $|\hat y - y|$ (its gradient at $\hat y = y$ is taken as 0).
 
     Args:
-      y_hat: predictions $\hat y$, shape `(*batch)`, floating dtype.
+      y_hat: predictions $\hat y$, shape `(*batch)` (per element: any shape), floating dtype.
       y: targets $y$, same shape and dtype as ``y_hat``.
 
     Returns:
@@ -105,10 +104,11 @@ def absolute_error(y_hat: jax.Array, y: jax.Array) -> jax.Array:
       [MEDL] Ch. 2, Sec. 2.3 (absolute loss, Fig. 2.6).
       Oracle in tests: ``torch.nn.functional.l1_loss``, ``numpy.abs``.
     """
-    y_hat, y = _pair("losses.absolute_error", y_hat, y)
+    _same_dtype(checks.public_name(absolute_error), "y_hat", y_hat, "y", y)
     return _abs0(y_hat - y)
 
 
+@checks.inputs(**_PAIR)
 def huber(y_hat: jax.Array, y: jax.Array, *, delta: float = 1.0) -> jax.Array:
     r"""Huber loss: quadratic near zero, linear in the tails.
 
@@ -118,7 +118,7 @@ def huber(y_hat: jax.Array, y: jax.Array, *, delta: float = 1.0) -> jax.Array:
     With $\delta = 1$ this is the book's $u^2/2$ for $|u| < 1$, else $|u| - 1/2$.
 
     Args:
-      y_hat: predictions $\hat y$, shape `(*batch)`, floating dtype.
+      y_hat: predictions $\hat y$, shape `(*batch)` (per element: any shape), floating dtype.
       y: targets $y$, same shape and dtype as ``y_hat``.
       delta: $\delta > 0$, where the quadratic turns linear.
 
@@ -133,8 +133,8 @@ def huber(y_hat: jax.Array, y: jax.Array, *, delta: float = 1.0) -> jax.Array:
       [MEDL] Ch. 2, Sec. 2.3 (Huber loss with δ = 1, Fig. 2.6); Huber (1964).
       Oracle in tests: ``optax.losses.huber_loss``, ``torch.nn.functional.huber_loss``.
     """
-    func = "losses.huber"
-    y_hat, y = _pair(func, y_hat, y)
+    func = checks.public_name(huber)
+    _same_dtype(func, "y_hat", y_hat, "y", y)
     if isinstance(delta, bool) or not isinstance(delta, int | float):
         checks.fail(func, "delta", "a real number", type(delta).__name__, exc=TypeError)
     if not math.isfinite(delta):
@@ -147,6 +147,7 @@ def huber(y_hat: jax.Array, y: jax.Array, *, delta: float = 1.0) -> jax.Array:
     return 0.5 * q * q + delta * (a - q)
 
 
+@checks.inputs(**_PAIR)
 def gaussian_nll(y_hat: jax.Array, y: jax.Array, *, sigma: float | jax.Array = 1.0) -> jax.Array:
     r"""Negative log-likelihood of $y$ under Gaussian noise $y \sim \mathcal N(\hat y, \sigma^2)$.
 
@@ -173,8 +174,8 @@ def gaussian_nll(y_hat: jax.Array, y: jax.Array, *, sigma: float | jax.Array = 1
       and squared loss". Oracle in tests: ``scipy.stats.norm.logpdf``,
       ``torch.nn.functional.gaussian_nll_loss(full=True)``.
     """
-    func = "losses.gaussian_nll"
-    y_hat, y = _pair(func, y_hat, y)
+    func = checks.public_name(gaussian_nll)
+    _same_dtype(func, "y_hat", y_hat, "y", y)
     s = _scale(func, "sigma", sigma, y)
     ok = s > 0
     s_safe = jnp.where(ok, s, jnp.ones_like(s))  # double where: no log of a non-positive sigma
@@ -183,6 +184,7 @@ def gaussian_nll(y_hat: jax.Array, y: jax.Array, *, sigma: float | jax.Array = 1
     return jnp.where(ok, nll, jnp.full_like(nll, jnp.nan))
 
 
+@checks.inputs(**_PAIR)
 def laplace_nll(y_hat: jax.Array, y: jax.Array, *, b: float | jax.Array = 1.0) -> jax.Array:
     r"""Negative log-likelihood of $y$ under Laplace noise with location $\hat y$ and scale $b$.
 
@@ -208,8 +210,8 @@ def laplace_nll(y_hat: jax.Array, y: jax.Array, *, b: float | jax.Array = 1.0) -
       [MEDL] Ch. 2, Sec. 2.3 (absolute loss ↔ Laplace noise); D2L notes (maximum likelihood).
       Oracle in tests: ``scipy.stats.laplace.logpdf``.
     """
-    func = "losses.laplace_nll"
-    y_hat, y = _pair(func, y_hat, y)
+    func = checks.public_name(laplace_nll)
+    _same_dtype(func, "y_hat", y_hat, "y", y)
     scale = _scale(func, "b", b, y)
     ok = scale > 0
     b_safe = jnp.where(ok, scale, jnp.ones_like(scale))
