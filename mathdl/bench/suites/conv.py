@@ -24,6 +24,11 @@ NHWC batch written by hand; ``torch`` is ``torch.nn.functional.conv2d`` on NCHW 
 ``torch.ops.aten.convolution_backward`` for the two backward operations (exactly the kernels
 autograd calls) and ``backward()`` for the step. FLOPs: forward
 $2 B H_{out} W_{out} C_{out} K_h K_w C_{in}$, each backward the same, the step three times that.
+
+``<size>_bwd_kernel_nnx``: the parameter gradient of the same layer through the NNX surfaces, as
+for the MLP: ``flax_nnx`` is Flax's own ``nnx.Conv`` differentiated with ``nnx.grad`` under
+``nnx.jit`` (the default NNX way), ``flax_nnx_split`` is :class:`mathdl.nn.Conv` through
+:func:`mathdl.nn.to_pure` under ``jax.jit``; ``mathdl`` and ``jax`` as in ``bwd_kernel``.
 """
 
 import jax
@@ -166,3 +171,39 @@ for _size in _SIZES:
     for _op in _OPS:
         for _path in _PATHS:
             register_case("conv", f"{_size}_{_op}_{_path}", flops=_flops(_size, _op))(_make(_size, _op, _path))
+
+
+def _nnx_grads(size, quick):
+    """One conv layer's parameter gradients the NNX ways: Flax's own ``nnx.Conv`` under ``nnx.jit``
+    (``flax_nnx``) and :class:`mathdl.nn.Conv` through :func:`mathdl.nn.to_pure` under ``jax.jit``
+    (``flax_nnx_split``), against mathdl's pure function and hand-written JAX."""
+    try:
+        from flax import nnx
+
+        from mathdl import nn
+    except ImportError as exc:
+        raise SkipCase(f"flax.nnx or mathdl.nn is not importable ({exc})") from exc
+    x, Wk, b, dz, P = _inputs(size, quick)
+    B, H, W, C, O, K, _, bias = _SIZES[size][quick]
+    impls = {
+        "mathdl": _mathdl_impl("bwd_kernel", "xla", x, Wk, b, dz, P),
+        "jax": _jax_impls("bwd_kernel", x, Wk, b, dz, P),
+    }
+    ref = nnx.Conv(C, O, (K, K), padding=((P, P), (P, P)), use_bias=bias, rngs=nnx.Rngs(0))
+
+    @nnx.jit
+    def nnx_grads(model, x, dz):
+        return nnx.grad(lambda m: jnp.sum(m(x) * dz))(model)
+
+    impls["flax_nnx"] = lambda: nnx_grads(ref, x, dz)
+    module = nn.Conv(C, O, K, padding=P, bias=bias, rngs=nnx.Rngs(0))
+    apply, params, state = nn.to_pure(module)
+    split = jax.jit(jax.grad(lambda p, x, dz: jnp.sum(apply(p, state, x)[0] * dz)))
+    impls["flax_nnx_split"] = lambda: split(params, x, dz)
+    return impls
+
+
+for _size in _SIZES:
+    register_case("conv", f"{_size}_bwd_kernel_nnx", flops=_flops(_size, "bwd_kernel"))(
+        lambda quick, _size=_size: _nnx_grads(_size, quick)
+    )
