@@ -1,8 +1,11 @@
-"""The training engine: one train step and one fit loop for every model in mathdl.
+"""The training engine: one loop for any step, and the one supervised step.
 
-``make_train_step`` builds the pure step; ``fit`` runs shuffled epochs through it with
-verified checkpoints, exact resume, signal handling, a non-finite guard, early stopping,
-progress and metrics logs, and data parallelism over a ``jax.sharding.Mesh``::
+``loop(step, state, key=..., data=..., ...)`` runs any pure ``step(state, batch, key) ->
+(state, metrics)`` (a GAN's, a DQN agent's with ``data=None``) with compiled, donated steps,
+verified checkpoints, exact resume and a run-identity check, signal handling, a non-finite
+guard, early stopping, progress and metrics logs, and data parallelism over a
+``jax.sharding.Mesh`` (docs/training.md). ``make_train_step`` builds the supervised step and
+``fit`` is ``loop`` running it on shuffled epochs::
 
     from mathdl import data, losses, models, optim, train
 
