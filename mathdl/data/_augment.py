@@ -14,10 +14,11 @@ needs_key=True)`` each example gets its own key.
 import jax
 import jax.numpy as jnp
 from jax import lax
+from jax.scipy import ndimage
 
 from mathdl import checks
 
-__all__ = ["horizontal_flip", "random_crop", "random_horizontal_flip", "resize_image"]
+__all__ = ["horizontal_flip", "random_affine", "random_crop", "random_horizontal_flip", "resize_image"]
 
 
 def _image(func, name, value, dims):
@@ -129,6 +130,82 @@ def random_horizontal_flip(key: jax.Array, x: jax.Array, *, probability: float =
     checks.check_range(func, "probability", probability, 0.0, 1.0, high_closed=True)
     flip = jax.random.bernoulli(key, probability)
     return jnp.where(flip, x[:, ::-1, :], x)
+
+
+def _interval(func: str, name: str, value, *, symmetric: bool, positive: bool = False) -> tuple[float, float]:
+    """``a`` -> ``(-a, a)`` (``symmetric``) or a ``(lo, hi)`` pair of Python numbers with ``lo <= hi``."""
+
+    def num(v):
+        return isinstance(v, int | float) and not isinstance(v, bool)
+
+    if symmetric and num(value) and value >= 0:
+        return -float(value), float(value)
+    if isinstance(value, tuple | list) and len(value) == 2 and all(map(num, value)) and value[0] <= value[1]:
+        if not positive or value[0] > 0:
+            return float(value[0]), float(value[1])
+    what = "a number >= 0 (the range is [-a, a]) or a pair (lo, hi)" if symmetric else "a pair (lo, hi), lo <= hi"
+    checks.fail(func, name, what + (" with lo > 0" if positive else ""), value)
+
+
+@checks.inputs(key="key[]", x=_image)
+def random_affine(
+    key: jax.Array, x: jax.Array, *, degrees=0.0, scale=(1.0, 1.0), translate=0.0, fill: float = 0.0
+) -> jax.Array:
+    r"""Rotate, scale and shift the image by a random amount (bilinear interpolation).
+
+    With $c$ the image centre, $\theta \sim \mathcal U[\theta_{lo}, \theta_{hi}]$ (degrees),
+    $s \sim \mathcal U[s_{lo}, s_{hi}]$ and $t \sim \mathcal U[-t_{max}, t_{max}]^2$ (pixels),
+    output pixel $p = (i, j)$ reads the input at
+
+    $$q = c + \tfrac{1}{s} R(-\theta)\,(p - c - t), \qquad
+    R(\theta) = \begin{pmatrix} \cos\theta & -\sin\theta \\ \sin\theta & \cos\theta \end{pmatrix},$$
+
+    i.e. the image is scaled by $s$ and rotated by $\theta$ about its centre (counter-clockwise
+    as displayed, ``theta = 90`` is ``np.rot90``), then shifted by $t$; points outside the image
+    read ``fill``. Each channel is interpolated bilinearly (``jax.scipy.ndimage.map_coordinates``,
+    order 1). Keys: ``k_theta, k_s, k_t = jax.random.split(key, 3)``.
+
+    Args:
+      key: a typed PRNG key (one per image).
+      x: ONE image, shape ``(H, W, C)``, floating.
+      degrees: $\theta_{max} \ge 0$ for $[-\theta_{max}, \theta_{max}]$, or a pair ``(lo, hi)``.
+      scale: ``(s_lo, s_hi)`` with ``0 < s_lo <= s_hi``.
+      translate: $t_{max} \ge 0$ in pixels (both axes), or a pair ``(lo, hi)``.
+      fill: the value read outside the image.
+
+    Returns:
+      The transformed image, shape ``(H, W, C)``, dtype of ``x``.
+
+    Raises:
+      ValueError: if ``x`` is not one image or a range is malformed.
+      TypeError: if ``key`` is not a typed key or ``x`` is not floating.
+
+    References:
+      [MEDL] Ch. 5, Sec. 5.7 (data augmentation); Simard, Steinkraus & Platt, "Best practices for
+      convolutional neural networks applied to visual document analysis", ICDAR (2003) (affine
+      distortions of MNIST); torchvision ``RandomAffine(degrees, translate, scale)``.
+    """
+    func = checks.public_name(random_affine)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        checks.fail(func, "x", "a floating-point image", checks.Text(f"dtype {x.dtype}"), exc=TypeError)
+    th_lo, th_hi = _interval(func, "degrees", degrees, symmetric=True)
+    s_lo, s_hi = _interval(func, "scale", scale, symmetric=False, positive=True)
+    t_lo, t_hi = _interval(func, "translate", translate, symmetric=True)
+    H, W, _ = x.shape
+    k_th, k_s, k_t = jax.random.split(key, 3)
+    theta = jnp.deg2rad(jax.random.uniform(k_th, (), x.dtype, th_lo, th_hi))
+    s = jax.random.uniform(k_s, (), x.dtype, s_lo, s_hi)
+    t = jax.random.uniform(k_t, (2,), x.dtype, t_lo, t_hi)
+    ci, cj = (H - 1) / 2, (W - 1) / 2
+    i, j = jnp.meshgrid(jnp.arange(H, dtype=x.dtype), jnp.arange(W, dtype=x.dtype), indexing="ij")
+    u, v = i - ci - t[0], j - cj - t[1]  # p - c - t
+    cos, sin = jnp.cos(theta), jnp.sin(theta)
+    q = [(cos * u + sin * v) / s + ci, (cos * v - sin * u) / s + cj]  # c + R(-theta)(p - c - t) / s
+
+    def channel(image):
+        return ndimage.map_coordinates(image, q, order=1, mode="constant", cval=fill)
+
+    return jax.vmap(channel, in_axes=-1, out_axes=-1)(x)
 
 
 @checks.inputs(x=_image)

@@ -164,3 +164,50 @@ def test_all_shifts_listed_once():
     x = np.arange(9.0).reshape(3, 3, 1) + 1
     w = _shifts(x, 1)
     assert len({v.tobytes() for v in w.values()}) == 9 == len(list(itertools.product(range(3), range(3))))
+
+
+def test_random_affine_worked_rotation_and_shift(getkey):
+    """By hand: theta = 90 degrees is np.rot90; a shift t = (1, 1) moves every pixel one down and right."""
+    x = jax.random.normal(getkey(), (5, 5, 2))
+    y = data.random_affine(getkey(), x, degrees=(90.0, 90.0))
+    np.testing.assert_allclose(y, np.rot90(np.asarray(x), 1, axes=(0, 1)), **tol(np.float64, composite=True))
+    y = data.random_affine(getkey(), x, translate=(1.0, 1.0), fill=-7.0)
+    want = np.full_like(np.asarray(x), -7.0)
+    want[1:, 1:] = np.asarray(x)[:-1, :-1]
+    np.testing.assert_allclose(y, want, **tol(np.float64, composite=True))
+
+
+def test_random_affine_identity_and_bilinear_oracle(getkey):
+    """Defaults are the identity; a scale of 2 about the centre reads the bilinear interpolant (NumPy)."""
+    x = jax.random.normal(getkey(), (4, 6, 1))
+    np.testing.assert_allclose(data.random_affine(getkey(), x), x, **tol(np.float64))
+    y = np.asarray(data.random_affine(getkey(), x, scale=(2.0, 2.0)))[..., 0]
+    xa = np.asarray(x)[..., 0]
+    ci, cj = 1.5, 2.5
+    for i in range(4):
+        for j in range(6):
+            qi, qj = ci + (i - ci) / 2, cj + (j - cj) / 2
+            i0, j0 = int(np.floor(qi)), int(np.floor(qj))
+            a, b = qi - i0, qj - j0
+            v = (1 - a) * (1 - b) * xa[i0, j0] + a * (1 - b) * xa[i0 + 1, j0]
+            v += (1 - a) * b * xa[i0, j0 + 1] + a * b * xa[i0 + 1, j0 + 1]
+            np.testing.assert_allclose(y[i, j], v, **tol(np.float64, composite=True))
+
+
+def test_random_affine_vmap_and_ranges(getkey):
+    """Under jit(vmap) each image gets its own transform; the draws stay inside the stated ranges."""
+    X = jnp.broadcast_to(jax.random.normal(getkey(), (8, 8, 1)), (16, 8, 8, 1))
+    out = jax.jit(jax.vmap(lambda k, x: data.random_affine(k, x, degrees=15.0, scale=(0.9, 1.1), translate=1.0)))(
+        jax.random.split(getkey(), 16), X
+    )
+    assert out.shape == X.shape
+    assert len({np.asarray(o).tobytes() for o in out}) == 16
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"degrees": -1.0}, {"scale": (0.0, 1.0)}, {"scale": (1.2, 1.1)}, {"translate": "2"}, {"degrees": (1, 2, 3)}],
+)
+def test_random_affine_bad_ranges(kwargs, getkey):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        data.random_affine(getkey(), jnp.ones((4, 4, 1)), **kwargs)
