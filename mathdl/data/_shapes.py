@@ -14,7 +14,9 @@ $(j + \tfrac12, i + \tfrac12)$; a pixel belongs to a shape when its centre does)
 * disc: centre $(c_x, c_y)$, radius $r$, box $(c_x - r, c_y - r, c_x + r, c_y + r)$;
 * triangle: apex at the middle of the box's top edge, base along its bottom edge.
 
-So a mask's tight pixel box is within one pixel of the shape's box.
+So a mask's tight pixel box is within one pixel of the shape's box, except at a triangle's apex,
+where the first rows hold no pixel centre until the triangle is a pixel wide (up to $1 + h/w$
+pixels).
 """
 
 from typing import NamedTuple
@@ -61,9 +63,9 @@ def _int(func: str, name: str, value, low: int) -> int:
 
 def _draw_one(key, size, max_objects, lo, hi, dtype):
     k_count, k_cls, k_ext, k_pos = jax.random.split(key, 4)
-    count = jax.random.randint(k_count, (), 1, max_objects + 1)
-    present = jnp.arange(max_objects) < count
-    cls = jax.random.randint(k_cls, (max_objects,), 0, len(SHAPE_CLASSES))
+    count = jax.random.randint(k_count, (), 1, max_objects + 1, dtype=jnp.int32)
+    present = jnp.arange(max_objects, dtype=jnp.int32) < count
+    cls = jax.random.randint(k_cls, (max_objects,), 0, len(SHAPE_CLASSES), dtype=jnp.int32)
     ext = jax.random.uniform(k_ext, (max_objects, 2), dtype, lo, hi)
     ext = jnp.where((cls == 1)[:, None], ext[:, :1], ext)  # a disc's box is square
     corner = jax.random.uniform(k_pos, (max_objects, 2), dtype) * (size - ext)

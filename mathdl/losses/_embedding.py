@@ -177,7 +177,7 @@ def _mine(z: jax.Array, labels: jax.Array, squared: bool) -> TripletMining:
 
 
 @checks.inputs(embeddings="float[n d]", labels="int[n]")
-def mine_batch_hard(embeddings: jax.Array, labels: jax.Array, *, squared: bool = True) -> TripletMining:
+def mine_batch_hard(embeddings: jax.Array, labels: jax.Array, *, squared: bool = False) -> TripletMining:
     r"""Online hard mining in one batch: each anchor's hardest positive and hardest negative.
 
     $$p(i) = \arg\max_{j \ne i,\ y_j = y_i} D(z_i, z_j),\qquad n(i) = \arg\min_{k:\ y_k \ne y_i} D(z_i, z_k).$$
@@ -186,8 +186,8 @@ def mine_batch_hard(embeddings: jax.Array, labels: jax.Array, *, squared: bool =
       embeddings: the batch's embeddings $z_1, \dots, z_n$, shape ``(n, d)`` (one batch, the
         data-set group).
       labels: their class labels, shape ``(n,)`` int.
-      squared: mine on squared distances (default) or on distances (the same choice either way:
-        the square is monotone; kept for symmetry with the losses).
+      squared: mine on squared distances or on distances (default); the choice is the same either
+        way (the square is monotone), the flag mirrors :func:`batch_hard_triplet_loss`.
 
     Returns:
       :class:`TripletMining` ``(positive, negative, valid)``, each of shape ``(n,)``. The
@@ -207,7 +207,7 @@ def mine_batch_hard(embeddings: jax.Array, labels: jax.Array, *, squared: bool =
 
 @checks.inputs(embeddings="float[n d]", labels="int[n]")
 def batch_hard_triplet_loss(
-    embeddings: jax.Array, labels: jax.Array, *, margin: float = 0.2, squared: bool = True
+    embeddings: jax.Array, labels: jax.Array, *, margin: float = 0.5, squared: bool = False
 ) -> jax.Array:
     r"""Batch-hard triplet loss: the triplet loss of each anchor with its hardest positive and negative.
 
@@ -221,9 +221,10 @@ def batch_hard_triplet_loss(
     Args:
       embeddings: the batch's embeddings, shape ``(n, d)`` (one batch, the data-set group).
       labels: their class labels, shape ``(n,)`` int.
-      margin: $\alpha \ge 0$.
-      squared: squared Euclidean distances (default, as FaceNet) or distances (Hermans et al.
-        prefer these).
+      margin: $\alpha \ge 0$ (default 0.5, in units of the distance).
+      squared: squared Euclidean distances (FaceNet's choice) or distances (default, as Hermans et
+        al. recommend: with squared distances and unit-norm embeddings, batch-hard training on
+        digits collapsed every embedding to one point, loss = margin, in our runs).
 
     Returns:
       The per-anchor loss, shape ``(n,)``; 0 for anchors without a valid triplet.

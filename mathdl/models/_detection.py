@@ -399,7 +399,13 @@ def localizer(params: LocalizerParams, x: jax.Array) -> Localization:
 
 
 def localization_loss(
-    params: LocalizerParams, x: jax.Array, box: jax.Array, label: jax.Array, *, beta: float = 1.0, box_weight=1.0
+    params: LocalizerParams,
+    x: jax.Array,
+    box: jax.Array,
+    label: jax.Array,
+    *,
+    beta: float = 1 / 9,
+    box_weight: float = 1.0,
 ) -> jax.Array:
     r"""Multi-task loss of the localisation head on one example: classification plus box regression.
 
@@ -413,7 +419,9 @@ def localization_loss(
       x: ONE image, shape ``(H, W, C)``.
       box: its true box $(x_1, y_1, x_2, y_2)$, shape ``(4,)``, of positive width and height.
       label: its class, an int scalar.
-      beta: $\beta$ of the smooth L1 loss.
+      beta: $\beta$ of the smooth L1 loss (default 1/9, Faster R-CNN's region-proposal setting:
+        the offsets of a good prediction are ~0.1, where $\beta = 1$ would leave the loss in its
+        flat quadratic part).
       box_weight: $\lambda \ge 0$.
 
     Returns:
