@@ -17,7 +17,7 @@ import numpy as np
 from mathdl import checks
 from mathdl.train import _compiled, _identity
 from mathdl.train._checkpoint import CheckpointError, CheckpointWriter, restore_latest
-from mathdl.train._guard import new_tally, raise_if_bad
+from mathdl.train._guard import new_tally, raise_if_bad, raise_if_state_bad
 from mathdl.train._signals import StopSignals
 
 __all__ = []
@@ -268,7 +268,8 @@ class Run:
         self.next_ckpt = _next_multiple(t, self.plan.checkpoint_every)
         if self.last_ckpt is not None and self.last_ckpt.endswith(f"step_{t:09d}"):
             return  # this step is already saved
-        raise_if_bad(jax.device_get(carry[1]), self.names, self.last_ckpt)  # a non-finite state is never saved
+        raise_if_bad(jax.device_get(carry[1]), self.names, self.last_ckpt)  # a non-finite state is never saved,
+        raise_if_state_bad(carry[0], t, self.last_ckpt)  # whatever the guard checks
         tree = {"state": carry[0], "step": np.int64(t)}
         if self.restore_best:
             tree["best"] = carry[0] if self.best is None else self.best

@@ -13,6 +13,7 @@ from mathdl.train import (
     CheckpointError,
     EarlyStopping,
     NonFiniteError,
+    finite_metrics,
     list_checkpoints,
     loop,
     save_checkpoint,
@@ -193,6 +194,17 @@ def test_guard_names_the_step_and_the_state_leaf_and_saves_no_bad_state(tmp_path
     assert max(s for s, _ in list_checkpoints(tmp_path)) == 3
     with pytest.raises(NonFiniteError, match=r"non-finite metric at step 2 \(first offending leaf: d\)"):
         loop(_nan_metric_step, {"t": np.int32(0)}, key=jax.random.key(0), steps=4, progress=False)
+
+
+def test_a_guard_that_misses_the_state_still_never_saves_it(tmp_path):
+    """With the cheaper guard finite_metrics (metrics only), a NaN state with a finite metric (from step 3 on) is
+    still caught before the checkpoint after 4 steps, naming the state leaf; only the checkpoint at 2 exists."""
+    state = {"t": np.int32(0), "w": np.float32(0.0)}
+    with pytest.raises(NonFiniteError, match=r"non-finite state at step 3 \(first offending leaf: \['w'\]; found "
+                       r"before saving after 4 steps\)"):  # fmt: skip
+        loop(_nan_state_step, state, key=jax.random.key(0), steps=8, checkpoint_dir=tmp_path, checkpoint_every=2,
+             guard=finite_metrics, progress=False)  # fmt: skip
+    assert [s for s, _ in list_checkpoints(tmp_path)] == [2]
 
 
 def _drift_step(state, batch, key):
