@@ -60,10 +60,6 @@ def _imports(path: pathlib.Path):
 FILES = sorted(p for p in ROOT.rglob("*.py") if p.name != "__init__.py" or p.parent != ROOT)
 
 
-# Known violations being removed (each entry must disappear, never grow).
-KNOWN = {"mathdl/bench/suites/training.py imports the private module mathdl.train._checkpoint"}
-
-
 def _violations():
     for path in FILES:
         pkg = _package_of(path)
@@ -90,7 +86,7 @@ def test_every_package_has_a_layer():
 
 
 def test_import_rules():
-    bad = [v for v in _violations() if v.split(":")[0] + " " + v.split(" ", 1)[1] not in KNOWN]
+    bad = list(_violations())
     assert not bad, "\n".join(bad)
 
 
