@@ -244,8 +244,8 @@ def anchor_grid(image_shape, feature_shape, *, sizes, ratios=(1.0,), dtype=None)
     dtype = jax.dtypes.canonicalize_dtype(jnp.float64 if dtype is None else dtype)
     if not jnp.issubdtype(dtype, jnp.floating):
         checks.fail(func, "dtype", "a floating dtype", checks.Text(f"{dtype}"), exc=TypeError)
-    cy = (jnp.arange(h) + 0.5) * (H / h)
-    cx = (jnp.arange(w) + 0.5) * (W / w)
+    cy = (jnp.arange(h, dtype=dtype) + 0.5) * (H / h)
+    cx = (jnp.arange(w, dtype=dtype) + 0.5) * (W / w)
     wa = (s[:, None] * jnp.sqrt(r)[None, :]).ravel()  # (S R,)
     ha = (s[:, None] / jnp.sqrt(r)[None, :]).ravel()
     n_a = wa.shape[0]
