@@ -13,6 +13,7 @@ __all__ = reexport(
     "_activation_table",
     "_autoencoder",
     "_backprop",
+    "_classifier",
     "_cnn",
     "_detection",
     "_expressive",

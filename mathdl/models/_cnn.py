@@ -145,8 +145,8 @@ def init_lenet(
     Args:
       key: a typed PRNG key.
       num_classes: number of outputs $K$ (logits).
-      input_shape: ``(H, W, C)`` of one input image, with ``H, W >= 10`` (the second
-        convolution needs a 5x5 map after the first pooling).
+      input_shape: ``(H, W, C)`` of one input image, with ``H, W >= 12`` (the second
+        pooling needs a 2x2 map after the second convolution).
       init: initialiser of every convolution and dense layer (see ``mathdl.layers.init_conv2d``).
       dtype: floating dtype of the parameters (default: JAX's default float).
 
@@ -155,7 +155,7 @@ def init_lenet(
 
     Raises:
       ValueError: if ``num_classes`` is not a positive int or ``input_shape`` is not three
-        positive ints with ``H, W >= 10``.
+        positive ints with ``H, W >= 12``.
 
     References:
       [MEDL] Ch. 6, Sec. 6.4-6.5 (landmark architectures); LeCun, Bottou, Bengio & Haffner,
@@ -163,7 +163,7 @@ def init_lenet(
     """
     func = checks.public_name(init_lenet)
     check_count(func, "num_classes", num_classes)
-    H, W, C = check_input_shape(func, input_shape, min_size=10)
+    H, W, C = check_input_shape(func, input_shape, min_size=12)
     flat = 16 * _lenet_map_size(H) * _lenet_map_size(W)
     k = jax.random.split(key, 5)
     return LeNetParams(
@@ -406,7 +406,7 @@ def init_vgg(
     H, W, C = check_input_shape(func, input_shape, min_size=2 ** len(arch))
     keys = jax.random.split(key, len(arch) + 3)
     blocks, c = [], C
-    for k, (n, c_out) in zip(keys, arch, strict=False):
+    for k, (n, c_out) in zip(keys[: len(arch)], arch, strict=True):
         blocks.append(init_vgg_block(k, c, c_out, n, dtype=dtype))
         c, H, W = c_out, H // 2, W // 2
     return VGGParams(
