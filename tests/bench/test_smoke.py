@@ -21,6 +21,9 @@ def test_quick_bench_runs_every_suite(tmp_path):
     stay short; CI's bench-smoke job runs the full ``mathdl bench --quick``. The time check is on the
     child's CPU time (user + sys), not wall time: on a 2-core machine shared with other jobs the wall
     clock measures the neighbours (a quick run took 195 s of wall for 57 s of CPU here)."""
+    from mathdl.bench import load_cases
+
+    registered = {f"{c.suite}/{c.name}" for c in load_cases()}  # what the command will find
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg"}
     cmd = [sys.executable, "-m", "mathdl.cli", "bench", "--quick", "--repeats", "1", "--no-limits"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -42,9 +45,6 @@ def test_quick_bench_runs_every_suite(tmp_path):
     assert not errors and not broken, "\n".join(errors + broken)
     skipped_silently = [c["name"] for c in data["cases"] if c["status"] == "skipped" and not c["notes"]]
     assert not skipped_silently
-    from mathdl.bench import load_cases
-
-    registered = {f"{c.suite}/{c.name}" for c in load_cases()}
     ran = {f"{c['suite']}/{c['name']}" for c in data["cases"]}
     assert ran == registered, f"registered but not run: {sorted(registered - ran)}; unknown: {sorted(ran - registered)}"
     slowest = sorted(data["cases"], key=lambda c: -c["wall_s"])[:3]
