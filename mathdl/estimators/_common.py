@@ -1,4 +1,6 @@
-"""Private helpers shared by the linear models: input checks and label validation."""
+"""Private helpers shared by the estimators: input specs, value checks with a traced form, dtypes."""
+
+import contextlib
 
 import jax
 import jax.numpy as jnp
@@ -8,78 +10,118 @@ from mathdl import checks
 from mathdl.checks import Text
 
 
-def check_design(func: str, X, y, *, y_rank=(1,), weights=None):
-    """Check a design matrix ``X`` (n, p), targets ``y`` and optional row weights; return ``n, p``."""
-    checks.check_rank(func, "X", X, 2)
-    checks.check_dtype_floating(func, "X", X)
-    checks.check_rank(func, "y", y, y_rank)
-    n, p = np.shape(X)
-    if np.shape(y)[0] != n:
-        checks.fail(func, "y", f"{n} rows (the rows of `X`)", Text(f"shape {np.shape(y)}"))
-    if n == 0:
-        checks.fail(func, "X", "at least one row", Text(f"shape {np.shape(X)}"))
-    if weights is not None:
-        checks.check_shape(func, "weights", weights, (n,))
-        checks.check_dtype_floating(func, "weights", weights)
-    return n, p
+def design(func: str, name: str, value, dims: dict):
+    """Spec: a design matrix ``X`` of shape ``(n, p)``, floating, with at least one row."""
+    value = checks.conform(func, name, value, "float[n p]", dims)
+    if value.shape[0] == 0:
+        checks.fail(func, name, "at least one row", Text(f"shape {value.shape}"))
+    return value
+
+
+def targets(func: str, name: str, value, dims: dict):
+    """Spec: regression targets of shape ``(n,)`` or ``(n, k)`` (numbers; cast to ``X``'s dtype)."""
+    value = checks.conform(func, name, value, "num[n *k]", dims)
+    if value.ndim > 2:
+        checks.fail(func, name, "rank 1 or 2", Text(f"shape {value.shape} (rank {value.ndim})"))
+    return value
+
+
+def static_int(func: str, name: str, value, *, low: int = 1) -> int:
+    """A static Python int ``>= low`` (``bool`` refused), e.g. ``max_iter``."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+        checks.fail(func, name, "a positive int" if low == 1 else f"an int >= {low}", value)
+    return int(value)
+
+
+def compute_dtype(dtype):
+    """The dtype the factorisations run in: float16 and bfloat16 are computed in float32 (LAPACK has no half)."""
+    return jnp.dtype(jnp.float32) if jnp.finfo(dtype).bits < 32 else jnp.dtype(dtype)
 
 
 def row_weights(weights, n: int, dtype):
     """Row weights as an array of ``dtype`` (ones when ``None``)."""
     if weights is None:
         return jnp.ones((n,), dtype)
-    return jnp.asarray(weights).astype(dtype)
+    return weights.astype(dtype)
 
 
-def is_concrete(x) -> bool:
-    """Whether ``x`` holds values now (not a tracer), so it can be validated eagerly."""
-    return not isinstance(x, jax.core.Tracer)
+def first_bad(x, ok, *, flat: bool = True, traced: str = "a value outside it") -> str:
+    """What came, for a value check's eager message: ``"2 at index 11"`` (``traced`` when ``x`` is traced)."""
+    try:
+        ok_np, x_np = np.asarray(ok), np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return traced
+    bad = ~np.broadcast_to(ok_np, x_np.shape)
+    if not bad.any():
+        return traced
+    if x_np.ndim == 0:
+        return repr(x_np.item())
+    i = int(np.flatnonzero(bad.ravel())[0])
+    where = i if flat else tuple(int(j) for j in np.unravel_index(i, x_np.shape))
+    return f"{x_np.ravel()[i].item()!r} at index {where}"
 
 
-def check_labels(func: str, name: str, y, num_classes: int) -> None:
-    """Refuse labels outside ``{0, ..., num_classes - 1}``, naming the first bad index and value.
+def value_checks(func: str, *conds):
+    """Run value checks before the maths; returns ``guard(out)``, which poisons the outputs.
 
-    Concrete labels are checked eagerly (``ValueError``); traced labels go through
-    ``checks.value_check`` so that ``checks.checked`` raises.
+    Each condition is ``(ok, name, expected, got)`` (see :func:`finite`, :func:`at_least`,
+    :func:`labels_in`). Checking first means that an eager call fails before any work and that, in
+    checked mode, the caller's message comes before any check of a function it calls; ``guard``
+    then applies :func:`mathdl.checks.ensure` to the outputs (NaN, -1 or False under jit).
     """
-    if is_concrete(y):
-        arr = np.asarray(y)
-        if arr.dtype.kind == "f":
-            bad = (arr != np.round(arr)) | (arr < 0) | (arr >= num_classes) | ~np.isfinite(arr)
-        else:
-            bad = (arr < 0) | (arr >= num_classes)
-        if bad.any():
-            i = int(np.flatnonzero(bad.ravel())[0])
-            got = Text(f"{arr.ravel()[i].item()!r} at index {i}")
-            checks.fail(func, name, f"labels in {{0, ..., {num_classes - 1}}}", got)
-    else:
-        ok = (y >= 0) & (y < num_classes)
-        msg = f"{func}: argument `{name}` expected labels in {{0, ..., {num_classes - 1}}}."
-        checks.value_check(ok, msg)
+    for ok, name, expected, got in conds:
+        checks.ensure(ok, None, func, name, expected, got)
+
+    def guard(out):
+        for ok, name, expected, got in conds:
+            out = checks.ensure(ok, out, func, name, expected, got)
+        return out
+
+    return guard
 
 
-def check_finite(func: str, name: str, x) -> None:
-    """Refuse non-finite concrete values eagerly (index named); traced ones go through ``value_check``."""
-    if is_concrete(x):
-        arr = np.asarray(x)
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            i = int(np.flatnonzero(bad.ravel())[0])
-            idx = np.unravel_index(i, arr.shape)
-            got = Text(f"{arr.ravel()[i].item()!r} at index {tuple(int(j) for j in idx)}")
-            checks.fail(func, name, "finite values", got)
-    else:
-        checks.value_check(jnp.isfinite(x), f"{func}: argument `{name}` expected finite values.")
+def finite(name: str, x):
+    """Condition: ``x`` is finite (eagerly the first bad index is named)."""
+    ok = jnp.isfinite(x)
+    return ok, name, "finite values", first_bad(x, ok, flat=False, traced="a non-finite value")
+
+
+def at_least(name: str, value, low: float = 0.0, *, strict: bool = False):
+    """Condition: a (possibly traced) hyperparameter is ``>= low`` (``> low`` if strict; NaN fails)."""
+    value = jnp.asarray(value)
+    ok = value > low if strict else value >= low
+    return ok, name, f"a value {'>' if strict else '>='} {low:g}", first_bad(value, ok)
+
+
+def labels_in(name: str, y, num_classes: int):
+    """Condition: ``y`` holds labels in ``{0, ..., num_classes - 1}`` (a float label must be a whole number)."""
+    ok = (y >= 0) & (y < num_classes)
+    if jnp.issubdtype(y.dtype, jnp.floating):
+        ok = ok & (y == jnp.round(y))
+    return ok, name, f"labels in {{0, ..., {num_classes - 1}}}", first_bad(y, ok, traced="a label outside them")
 
 
 def resolve_num_classes(func: str, y, num_classes) -> int:
-    """Check integer labels ``y`` and return the number of classes K (inferred from ``y`` when None)."""
-    checks.check_dtype_integer(func, "y", y)
+    """The number of classes K of integer labels ``y`` (inferred from concrete ``y`` when None)."""
+    if not jnp.issubdtype(y.dtype, jnp.integer):
+        checks.fail(func, "y", "an integer array", Text(f"dtype {y.dtype}"), exc=TypeError)
     if num_classes is None:
-        if not is_concrete(y):
+        try:
+            num_classes = int(np.max(np.asarray(y))) + 1
+        except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
             checks.fail(func, "num_classes", "an int when `y` is traced (under jit/vmap)", None)
-        num_classes = int(np.max(np.asarray(y))) + 1
     if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 2:
         checks.fail(func, "num_classes", "an int >= 2", num_classes)
-    check_labels(func, "y", y, int(num_classes))
     return int(num_classes)
+
+
+@contextlib.contextmanager
+def speaking_for(func: str, inner: str):
+    """Inside, a check failing in the public function ``inner`` is reported as one of ``func``, the caller's."""
+    try:
+        yield
+    except (ValueError, TypeError) as e:
+        head = f"{inner}: "
+        if not str(e).startswith(head):
+            raise
+        raise type(e)(f"{func}: {str(e)[len(head) :]}") from None

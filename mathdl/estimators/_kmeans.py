@@ -14,6 +14,7 @@ from jax import lax
 
 from mathdl import checks
 from mathdl.checks import Text
+from mathdl.estimators._common import at_least, finite, value_checks
 
 __all__ = ["KMeansResult", "kmeans", "kmeans_plusplus"]
 
@@ -49,19 +50,17 @@ def _assign(X, M):
     return c, jnp.sum(jnp.min(d, axis=1))
 
 
-def _check_X_k(func: str, X, k):
-    checks.check_rank(func, "X", X, 2)
-    checks.check_dtype_floating(func, "X", X)
+def _check_k(func: str, X, k) -> int:
     if isinstance(k, bool) or not isinstance(k, int | np.integer):
         checks.fail(func, "k", "a static Python int", Text(type(k).__name__), exc=TypeError)
-    n = np.shape(X)[0]
     if k < 1:
         checks.fail(func, "k", "a value >= 1", int(k))
-    if k > n:
-        checks.fail(func, "k", f"at most the number of points n={n}", int(k))
+    if k > X.shape[0]:
+        checks.fail(func, "k", f"at most the number of points n={X.shape[0]}", int(k))
     return int(k)
 
 
+@checks.inputs(key="key[]", X="float[n p]")
 def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
     r"""k-means++ initial centres (Arthur & Vassilvitskii, 2007).
 
@@ -71,8 +70,8 @@ def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
     a uniform draw.
 
     Args:
-      key: PRNG key.
-      X: data, shape ``(n, p)``, floating.
+      key: a typed PRNG key.
+      X: a whole data set, shape ``(n, p)``, floating.
       k: number of centres (static), $1 \le k \le n$.
 
     Returns:
@@ -80,14 +79,13 @@ def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
 
     Raises:
       ValueError: if ``X`` is not rank 2 or ``k`` is not in $[1, n]$.
-      TypeError: if ``X`` is not floating or ``k`` is not an int.
+      TypeError: if ``X`` is not floating, ``k`` is not an int or ``key`` is not a typed key.
 
     References:
       [MEDL] Ch. 2, Sec. 2.6; Arthur & Vassilvitskii (2007), "k-means++: the advantages of
       careful seeding"; oracle: ``sklearn.cluster.kmeans_plusplus``.
     """
-    k = _check_X_k("estimators.kmeans_plusplus", X, k)
-    X = jnp.asarray(X)
+    k = _check_k(checks.public_name(kmeans_plusplus), X, k)
     n = X.shape[0]
     key, sub = jax.random.split(key)
     first = jax.random.randint(sub, (), 0, n)
@@ -108,6 +106,7 @@ def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
     return M
 
 
+@checks.inputs(key="key[]", X="float[n p]", init="float[k p]?")
 def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: float = 0.0) -> KMeansResult:
     r"""K-means clustering by Lloyd's algorithm, compiled as one ``lax.while_loop``.
 
@@ -125,20 +124,22 @@ def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: fl
     departure from scikit-learn, which relocates it to a far point).
 
     Args:
-      key: PRNG key for k-means++ (unused, but still required, when ``init`` is given).
-      X: data $x_1, \dots, x_n$, shape ``(n, p)``, floating.
+      key: a typed PRNG key for k-means++ (unused, but still required, when ``init`` is given).
+      X: a whole data set $x_1, \dots, x_n$, shape ``(n, p)``, floating (a nested list is accepted).
       k: number of clusters (static), $1 \le k \le n$.
       init: optional initial centres, shape ``(k, p)``, same dtype as ``X``.
       max_iter: maximum number of Lloyd steps (static, >= 1).
       tol: relative decrease of $J$ below which to stop (>= 0; 0 stops at a fixed point).
 
     Returns:
-      A :class:`KMeansResult` ``(centres, assignments, history, n_iter)``.
+      A :class:`KMeansResult` ``(centres, assignments, history, n_iter)``. Under ``jax.jit`` a
+      non-finite ``X`` or a negative ``tol`` gives NaN centres and history and ``-1`` assignments
+      and ``n_iter`` (:func:`mathdl.checks.checked` raises instead).
 
     Raises:
-      ValueError: if ``X`` is not rank 2, ``k`` is not in $[1, n]$ (k larger than the
-        number of points is refused), ``init`` has the wrong shape, ``max_iter < 1`` or
-        ``tol < 0``.
+      ValueError: if ``X`` is not rank 2, ``k`` is not in $[1, n]$ (k larger than the number of
+        points is refused), ``init`` has the wrong shape, ``max_iter < 1``, or (eagerly) ``X`` is
+        not finite or ``tol < 0``.
       TypeError: if ``X`` is not floating, ``k``/``max_iter`` are not ints, or ``init``'s
         dtype differs from ``X``'s.
 
@@ -146,31 +147,28 @@ def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: fl
       [MEDL] Ch. 2, Sec. 2.6 (K-means); Lloyd (1982), "Least squares quantization in PCM";
       oracle: ``sklearn.cluster.KMeans(init=centres, n_init=1)``.
     """
-    func = "estimators.kmeans"
-    k = _check_X_k(func, X, k)
+    func = checks.public_name(kmeans)
+    k = _check_k(func, X, k)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int):
         checks.fail(func, "max_iter", "a static Python int", Text(type(max_iter).__name__), exc=TypeError)
     if max_iter < 1:
         checks.fail(func, "max_iter", "a value >= 1", max_iter)
-    checks.check_positive(func, "tol", tol, strict=False)
-    X = jnp.asarray(X)
+    guard = value_checks(func, finite("X", X), at_least("tol", tol))
     if init is None:
         M0 = kmeans_plusplus(key, X, k)
     else:
-        checks.check_shape(func, "init", init, (k, X.shape[1]))
-        if jnp.result_type(init) != X.dtype:
-            checks.fail(
-                func, "init", f"dtype {X.dtype} (that of `X`)", Text(f"dtype {jnp.result_type(init)}"), exc=TypeError
-            )
-        M0 = jnp.asarray(init)
-    checks.value_check(jnp.all(jnp.isfinite(X)), f"{func}: argument `X` expected finite values.")
+        if init.shape[0] != k:
+            checks.fail(func, "init", f"shape ({k}, {X.shape[1]})", Text(f"shape {init.shape}"))
+        if init.dtype != X.dtype:
+            checks.fail(func, "init", f"dtype {X.dtype} (that of `X`)", Text(f"dtype {init.dtype}"), exc=TypeError)
+        M0 = init
 
     # J and the centre means are translation invariant: work on data centred at its mean, as
     # scikit-learn does, so ||x||^2 - 2 x.mu + ||mu||^2 is not a difference of large numbers.
     x_bar = jnp.mean(X, axis=0)
-    X = X - jnp.broadcast_to(x_bar, X.shape)
+    Xc = X - jnp.broadcast_to(x_bar, X.shape)
     M0 = M0 - jnp.broadcast_to(x_bar, M0.shape)
-    c0, J0 = _assign(X, M0)
+    c0, J0 = _assign(Xc, M0)
     history0 = jnp.full((max_iter + 1,), J0)
 
     def cond(state):
@@ -179,11 +177,11 @@ def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: fl
 
     def body(state):
         t, M, c, J, history, _ = state
-        sums = jax.ops.segment_sum(X, c, num_segments=k)
-        counts = jax.ops.segment_sum(jnp.ones_like(X[:, 0]), c, num_segments=k)
+        sums = jax.ops.segment_sum(Xc, c, num_segments=k)
+        counts = jax.ops.segment_sum(jnp.ones_like(Xc[:, 0]), c, num_segments=k)
         # empty cluster: keep its centre (double where: no 0/0)
         M_new = jnp.where(counts[:, None] > 0, sums / jnp.where(counts > 0, counts, 1.0)[:, None], M)
-        c_new, J_new = _assign(X, M_new)
+        c_new, J_new = _assign(Xc, M_new)
         done = jnp.all(c_new == c) | (J - J_new <= tol * J)
         later = jnp.arange(max_iter + 1, dtype=jnp.int32) > t
         history = jnp.where(later, J_new, history)  # entries after step t hold the latest J
@@ -191,4 +189,4 @@ def kmeans(key: jax.Array, X, k: int, *, init=None, max_iter: int = 100, tol: fl
 
     state = (jnp.int32(0), M0, c0, J0, history0, jnp.array(False))
     t, M, c, _, history, _ = lax.while_loop(cond, body, state)
-    return KMeansResult(M + jnp.broadcast_to(x_bar, M.shape), c, history, t)
+    return guard(KMeansResult(M + jnp.broadcast_to(x_bar, M.shape), c, history, t))

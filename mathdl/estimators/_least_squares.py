@@ -14,8 +14,17 @@ import numpy as np
 from jax import lax
 
 from mathdl import checks
-from mathdl.checks import Text
-from mathdl.estimators._common import check_design, check_finite, row_weights
+from mathdl.estimators._common import (
+    at_least,
+    compute_dtype,
+    design,
+    finite,
+    row_weights,
+    static_int,
+    targets,
+    value_checks,
+)
+from mathdl.estimators._linalg import svd
 
 __all__ = [
     "GDFit",
@@ -40,20 +49,54 @@ class LinearParams(NamedTuple):
     w: jax.Array
 
 
-def _svd_solve(Xc, yc, ridge, rcond):
-    # Minimum-norm (ridge) solution through the SVD Xc = U diag(s) V^T: w = V diag(s/(s^2+lambda)) U^T yc.
-    # Singular values below rcond * s_max are treated as zero (the pseudo-inverse), so collinear
-    # or n < p designs give the minimum-norm solution instead of inf. Never an explicit inverse.
-    U, s, Vt = jnp.linalg.svd(Xc, full_matrices=False)
-    keep = s > rcond * jnp.max(s, initial=0.0)
-    s_safe = jnp.where(keep, s, 1.0)  # double-where: no 0/0 in the branch that is thrown away
-    filt = jnp.where(keep, s_safe / (s_safe**2 + ridge), 0.0)
-    Uty = U.T @ yc
-    if yc.ndim == 2:
-        return Vt.T @ (filt[:, None] * Uty)
-    return Vt.T @ (filt * Uty)
+def _weighted_mean(v, A, total):
+    # Weighted column means plus one correction pass: a constant column then centres to exactly 0.
+    m = (v @ A) / total
+    return m + (v @ (A - m[None, :])) / total
 
 
+def _solve(Xc, Yc, scale, ridge, rcond):
+    # Weights for centred, row-weighted Xc (n, p) and Yc (n, k); `scale` holds the uncentred column norms.
+    # Equilibrate: Xs = Xc D^{-1} with D the column norms, so the SVD (and the rcond cut-off) does not
+    # depend on the units of the features. A column whose centred norm is at the rounding level of its
+    # own size is constant (it carries no information besides the intercept) and gets weight 0.
+    d = jnp.linalg.norm(Xc, axis=0)
+    varies = d > jnp.finfo(Xc.dtype).eps * scale
+    d_safe = jnp.where(varies, d, 1.0)  # double where: no 0/0 in the branch that is thrown away
+    U, s, Vt = svd(jnp.where(varies[None, :], Xc / d_safe[None, :], 0.0))
+    C = U.T @ Yc
+    keep = s > rcond * jnp.max(s)
+    s_inv = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0), 0.0)
+    # Full rank on the varying columns and no ridge: the solution is unique and w = D^{-1} Xs^+ y is exact.
+    w_exact = jnp.where(varies[:, None], (Vt.T @ (s_inv[:, None] * C)) / d_safe[:, None], 0.0)
+    # Otherwise (the minimum-norm w of a rank-deficient design, or ridge, which penalises w itself): the
+    # SVD of Xc = U K with the small K = diag(s) Vt D, and the filter sigma / (sigma^2 + lambda).
+    P, sig, Qt = svd((s[:, None] * Vt) * jnp.where(varies, d, 0.0)[None, :])
+    keep_k = sig > rcond * jnp.max(sig)
+    sig_safe = jnp.where(keep_k, sig, 1.0)
+    filt = jnp.where(keep_k, sig_safe / (sig_safe**2 + ridge), 0.0)
+    w_filtered = Qt.T @ (filt[:, None] * (P.T @ C))
+    exact = (jnp.sum(keep) == jnp.sum(varies)) & (ridge == 0)
+    return jnp.where(exact, w_exact, w_filtered)
+
+
+def _fit(X, y, v, ridge, rcond=None, intercept=True):
+    # The fit of fit_least_squares on checked arrays of one floating dtype (fit_robust reuses it).
+    n, p = X.shape
+    v = row_weights(v, n, X.dtype)
+    Y = jnp.reshape(y, (n, -1))
+    rcond = float(jnp.finfo(X.dtype).eps) * max(n, p) if rcond is None else rcond
+    total = jnp.sum(v)
+    xbar = _weighted_mean(v, X, total) if intercept else jnp.zeros((p,), X.dtype)
+    ybar = _weighted_mean(v, Y, total) if intercept else jnp.zeros(Y.shape[1:], X.dtype)
+    r = jnp.sqrt(v)[:, None]
+    scale = jnp.linalg.norm(X * r, axis=0)
+    W = _solve((X - xbar[None, :]) * r, (Y - ybar[None, :]) * r, scale, ridge, rcond) if p else Y[:0]
+    b = ybar - xbar @ W
+    return jnp.reshape(b, y.shape[1:]), jnp.reshape(W, (p, *y.shape[1:]))
+
+
+@checks.inputs(X=design, y=targets, ridge="num[]", weights="num[n]?")
 def fit_least_squares(X, y, *, ridge=0.0, weights=None, intercept: bool = True, rcond=None) -> LinearParams:
     r"""Least squares or ridge regression, solved through the SVD (a pseudo-inverse, never an inverse).
 
@@ -67,78 +110,63 @@ def fit_least_squares(X, y, *, ridge=0.0, weights=None, intercept: bool = True, 
     is $\hat\theta = \tilde X^\dagger y$ of [MEDL] Sec. 2.3; when $\tilde X$ has deficient rank
     (collinear columns, $n < p$) it returns the solution whose $w$ has minimum norm.
 
+    The columns are equilibrated (divided by their norms) before the SVD, so features in very
+    different units (one column $10^6$ times another) are solved as accurately as NumPy's
+    ``lstsq``, also in float32; the cut-off ``rcond`` applies to the equilibrated singular values.
+    A column that is constant on the (weighted) rows gets weight 0.
+
     Args:
-      X: design matrix WITHOUT a column of ones, shape ``(n, p)``, floating.
-      y: targets, shape ``(n,)`` or ``(n, k)`` for ``k`` outputs fitted at once.
+      X: a whole data set, the design matrix WITHOUT a column of ones, shape ``(n, p)``, floating
+        (a NumPy array or nested list is accepted). float16 and bfloat16 are computed in float32
+        (LAPACK has no half precision) and the params are returned in ``X``'s dtype.
+      y: targets, shape ``(n,)`` or ``(n, k)`` for ``k`` outputs fitted at once (cast to ``X``'s dtype).
       ridge: $\lambda \ge 0$ (a Python float or a traced scalar, so it can be vmapped).
       weights: optional non-negative row weights, shape ``(n,)``; a weight of 0 drops the row
         (this is how cross-validation masks folds with equal shapes).
       intercept: fit $b$ (default); if ``False`` then $b = 0$ and nothing is centred.
-      rcond: relative cut-off for small singular values (default ``eps * max(n, p)``, as NumPy).
+      rcond: relative cut-off for small singular values of the equilibrated design (default
+        ``eps * max(n, p)``, as NumPy).
 
     Returns:
       ``LinearParams(b, w)`` with ``b`` of shape ``()`` / ``(k,)`` and ``w`` of shape ``(p,)`` / ``(p, k)``.
+      Under ``jax.jit`` a negative ``ridge`` or a non-finite ``X`` or ``y`` gives NaN params
+      (:func:`mathdl.checks.checked` raises instead).
 
     Raises:
-      ValueError: if ``X`` is not 2-D, ``y`` has a different number of rows, ``ridge < 0``,
-        or (eagerly) ``X`` or ``y`` holds a non-finite value (its index is named).
-      TypeError: if ``X``, ``y`` or ``weights`` is not floating.
+      ValueError: if ``X`` is not 2-D or has no row, ``y`` has a different number of rows, or
+        (eagerly) ``ridge < 0`` or ``X`` or ``y`` holds a non-finite value (its index is named).
+      TypeError: if ``X`` is not floating, or ``y``, ``ridge`` or ``weights`` is not numeric.
 
     References:
       [MEDL] Ch. 2, Sec. 2.3 (least squares, pseudo-inverse) and Sec. 2.5 (ridge).
-      Oracle in tests: ``sklearn.linear_model.LinearRegression`` and ``Ridge``.
+      Oracle in tests: ``sklearn.linear_model.LinearRegression`` and ``Ridge``, ``numpy.linalg.lstsq``.
     """
-    func = "estimators.fit_least_squares"
-    n, p = check_design(func, X, y, y_rank=(1, 2), weights=weights)
-    checks.check_dtype_floating(func, "y", y)
-    checks.check_positive(func, "ridge", ridge, strict=False)
-    check_finite(func, "X", X)
-    check_finite(func, "y", y)
-    X = jnp.asarray(X)
-    dtype = X.dtype
-    y = jnp.asarray(y).astype(dtype)
-    v = row_weights(weights, n, dtype)
-    ridge = jnp.asarray(ridge, dtype)
-    if rcond is None:
-        rcond = float(jnp.finfo(dtype).eps) * max(n, p)
-    if intercept:
-        total = jnp.sum(v)
-        xbar = (v @ X) / total
-        ybar = (v @ y) / total
-    else:
-        xbar = jnp.zeros((p,), dtype)
-        ybar = jnp.zeros(y.shape[1:], dtype)
-    r = jnp.sqrt(v)
-    Xc = (X - xbar[None, :]) * r[:, None]
-    yc = (y - ybar[None, :]) * r[:, None] if y.ndim == 2 else (y - ybar) * r
-    if p == 0:  # a constant model: nothing to solve
-        w = jnp.zeros((0, *y.shape[1:]), dtype)
-    else:
-        w = _svd_solve(Xc, yc, ridge, rcond)
-    b = ybar - xbar @ w
-    return LinearParams(b=b, w=w)
+    func = checks.public_name(fit_least_squares)
+    guard = value_checks(func, at_least("ridge", ridge), finite("X", X), finite("y", y))
+    work = compute_dtype(X.dtype)
+    v = None if weights is None else weights.astype(work)
+    b, w = _fit(X.astype(work), y.astype(work), v, jnp.asarray(ridge).astype(work), rcond, intercept)
+    return guard(LinearParams(b=b.astype(X.dtype), w=w.astype(X.dtype)))
 
 
+@checks.inputs(params=checks.fields(b="float[*k]", w="float[p *k]"), x="float[*batch p]")
 def predict_linear(params: LinearParams, x) -> jax.Array:
     r"""Prediction $\hat y = b + w^\top x$ of the linear model.
 
     Args:
       params: ``LinearParams(b, w)``.
-      x: one example of shape ``(p,)`` or a batch ``(*batch, p)``.
+      x: one example of shape ``(p,)`` or a batch ``(*batch, p)`` (it broadcasts over leading axes).
 
     Returns:
       $\hat y$, shape ``(*batch,)`` (or ``(*batch, k)`` for a ``k``-output model).
 
     Raises:
       ValueError: if ``x``'s last axis is not ``p``.
+      TypeError: if ``x`` is not floating.
 
     References:
       [MEDL] Ch. 2, Sec. 2.3.
     """
-    func = "estimators.predict_linear"
-    p = np.shape(params.w)[0]
-    if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail(func, "x", f"last axis of size {p} (the rows of `w`)", Text(f"shape {np.shape(x)}"))
     z = x @ params.w
     return z + jnp.broadcast_to(params.b, z.shape)
 
@@ -165,6 +193,7 @@ def polynomial_degrees(p: int, degree: int) -> np.ndarray:
     return np.array([len(t) for t in _monomials(int(p), int(degree))], dtype=np.int64)
 
 
+@checks.inputs(x="num[*batch p]")
 def polynomial_features(x, degree: int) -> jax.Array:
     r"""Raw monomial features of total degree 1 to ``degree`` (no constant: the intercept is separate).
 
@@ -175,7 +204,7 @@ def polynomial_features(x, degree: int) -> jax.Array:
 
     Args:
       x: inputs with features on the last axis, shape ``(*batch, p)`` (use ``x[..., None]`` for
-        a scalar feature).
+        a scalar feature); it broadcasts over the leading axes.
       degree: maximal total degree $d \ge 0$ (static int); ``0`` gives zero columns.
 
     Returns:
@@ -183,16 +212,13 @@ def polynomial_features(x, degree: int) -> jax.Array:
 
     Raises:
       ValueError: if ``x`` has rank 0 or ``degree`` is not a non-negative int.
+      TypeError: if ``x`` is not numeric.
 
     References:
       [MEDL] Ch. 2, Sec. 2.5 (polynomial fit) and Ch. 3, Sec. 3.4 (non-linear decision boundaries).
     """
-    func = "estimators.polynomial_features"
-    if np.ndim(x) < 1:
-        checks.fail(func, "x", "rank >= 1 (features on the last axis)", Text(f"shape {np.shape(x)}"))
     if isinstance(degree, bool) or not isinstance(degree, int | np.integer) or degree < 0:
-        checks.fail(func, "degree", "a non-negative int", degree)
-    x = jnp.asarray(x)
+        checks.fail(checks.public_name(polynomial_features), "degree", "a non-negative int", degree)
     terms = _monomials(x.shape[-1], int(degree))
     if not terms:
         return jnp.zeros((*x.shape[:-1], 0), x.dtype)
@@ -215,6 +241,7 @@ class GDFit(NamedTuple):
     path: jax.Array
 
 
+@checks.inputs(X=design, y="num[n]")
 def fit_linear_gd(
     X, y, *, learning_rate: float, num_steps: int, standardize: bool = False, intercept: bool = True, init=None
 ) -> GDFit:
@@ -229,9 +256,10 @@ def fit_linear_gd(
     ([MEDL] Fig. 2.8); the result is mapped back to the original scale.
 
     Args:
-      X: design matrix without a column of ones, shape ``(n, p)``.
-      y: targets, shape ``(n,)``.
-      learning_rate: $\alpha > 0$.
+      X: a whole data set, the design matrix without a column of ones, shape ``(n, p)``, floating.
+      y: targets, shape ``(n,)`` (cast to ``X``'s dtype).
+      learning_rate: $\alpha > 0$ (a Python float or a traced scalar; a traced non-positive one
+        gives NaN under ``jax.jit``).
       num_steps: number of gradient steps (static positive int).
       standardize: run gradient descent on standardised features.
       intercept: fit $b$ (default); if ``False``, $b$ is not updated (stays at its initial value, 0 by default).
@@ -242,21 +270,18 @@ def fit_linear_gd(
 
     Raises:
       ValueError: on shape mismatches, ``learning_rate <= 0`` or ``num_steps`` not a positive int.
-      TypeError: if ``X`` or ``y`` is not floating.
+      TypeError: if ``X`` is not floating or ``y`` is not numeric.
 
     References:
       [MEDL] Ch. 2, Sec. 2.4 (gradient descent, learning rate, standardisation).
       Oracle in tests: the closed form of :func:`fit_least_squares` and a NumPy loop.
     """
-    func = "estimators.fit_linear_gd"
-    n, p = check_design(func, X, y)
-    checks.check_dtype_floating(func, "y", y)
-    checks.check_positive(func, "learning_rate", learning_rate)
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int | np.integer) or num_steps <= 0:
-        checks.fail(func, "num_steps", "a positive int", num_steps)
-    X = jnp.asarray(X)
+    n, p = X.shape
     dtype = X.dtype
-    y = jnp.asarray(y).astype(dtype)
+    y = y.astype(dtype)
+    func = checks.public_name(fit_linear_gd)
+    num_steps = static_int(func, "num_steps", num_steps)
+    guard = value_checks(func, at_least("learning_rate", learning_rate, strict=True))
     if standardize:
         mu = jnp.mean(X, axis=0)
         sd = jnp.sqrt(jnp.mean((X - mu[None, :]) ** 2, axis=0))  # biased (1/n), two-pass
@@ -280,11 +305,11 @@ def fit_linear_gd(
         new = theta - alpha * mask * grad
         return new, (0.5 * jnp.mean(r**2), theta)
 
-    theta, (hist, path) = lax.scan(step, theta0, None, length=int(num_steps))
+    theta, (hist, path) = lax.scan(step, theta0, None, length=num_steps)
     hist = jnp.concatenate([hist, loss(theta)[None]])
     path = jnp.concatenate([path, theta[None]], axis=0)
     b, w = theta[0], theta[1:]
     if standardize:
         w = w / sd
         b = b - mu @ w
-    return GDFit(LinearParams(b=b, w=w), hist, path)
+    return guard(GDFit(LinearParams(b=b, w=w), hist, path))

@@ -4,12 +4,20 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from mathdl import checks, losses
-from mathdl.checks import Text
-from mathdl.estimators._common import check_design, check_finite, check_labels, row_weights
-from mathdl.estimators._optimize import minimize
+from mathdl.estimators._common import (
+    at_least,
+    compute_dtype,
+    design,
+    finite,
+    first_bad,
+    labels_in,
+    row_weights,
+    static_int,
+    value_checks,
+)
+from mathdl.estimators._optimize import default_tol, minimize
 
 __all__ = [
     "LogisticFit",
@@ -39,7 +47,8 @@ class LogisticFit(NamedTuple):
 
     Attributes:
       params: the last iterate, ``LogisticParams`` (always finite).
-      converged: the stopping rule held before ``max_iter`` AND the data are not separable.
+      converged: the stopping rule held at a finite iterate before ``max_iter`` AND the data are
+        not separable (never true after a non-finite step, or under ``jax.jit`` on invalid input).
       separable: the last iterate classifies every (weighted) point strictly correctly, a
         certificate that the maximum-likelihood estimate does not exist: $\\lVert w\\rVert$ would
         grow without bound (see ``norm_history``).
@@ -81,16 +90,22 @@ def _grad_hess(theta, X, y, v, l2):
     return g + pen * theta, H + jnp.diag(pen)
 
 
-def _prepare(func, X, y, weights, l2):
-    n, p = check_design(func, X, y, weights=weights)
-    checks.check_positive(func, "l2", l2, strict=False)
-    check_finite(func, "X", X)
-    check_labels(func, "y", y, 2)
-    X = jnp.asarray(X)
-    dtype = X.dtype
-    return X, jnp.asarray(y).astype(dtype), row_weights(weights, n, dtype), jnp.asarray(l2, dtype)
+def _prepare(X, y, weights, l2):
+    dtype = compute_dtype(X.dtype)  # half precision: solved in float32, returned in X's dtype
+    v = row_weights(weights, X.shape[0], dtype)
+    return X.astype(dtype), y.astype(dtype), v, jnp.asarray(l2).astype(dtype)
 
 
+def _conditions(X, y, l2):
+    # The value checks every logistic function shares: eager ValueError, NaN (or False) under jit.
+    return labels_in("y", y, 2), finite("X", X), at_least("l2", l2)
+
+
+_SPECS = {"X": design, "y": "num[n]", "weights": "num[n]?", "l2": "num[]"}
+_PARAMS = checks.fields(b="float[]", w="float[p]")
+
+
+@checks.inputs(params=_PARAMS, **_SPECS)
 def logistic_objective(params: LogisticParams, X, y, *, weights=None, l2=0.0) -> jax.Array:
     r"""The logistic-regression objective: mean binary cross-entropy (plus an optional ridge term).
 
@@ -101,26 +116,29 @@ def logistic_objective(params: LogisticParams, X, y, *, weights=None, l2=0.0) ->
 
     Args:
       params: ``LogisticParams(b, w)``.
-      X: inputs, shape ``(n, p)``.
+      X: a whole data set of inputs, shape ``(n, p)``, floating.
       y: labels in $\{0, 1\}$, shape ``(n,)`` (int or float).
       weights: optional row weights $v_i \ge 0$, shape ``(n,)``.
       l2: $\lambda \ge 0$ (the intercept is not penalised).
 
     Returns:
-      $C$, a scalar.
+      $C$, a scalar; NaN under ``jax.jit`` for a label outside $\{0,1\}$, a non-finite ``X`` or ``l2 < 0``.
 
     Raises:
-      ValueError: on shape mismatches, a label outside $\{0,1\}$ (index named) or ``l2 < 0``.
-      TypeError: if ``X`` is not floating.
+      ValueError: on shape mismatches, or (eagerly) a label outside $\{0,1\}$ (index named),
+        a non-finite ``X`` or ``l2 < 0``.
+      TypeError: if ``X`` is not floating or ``y``, ``weights``, ``l2`` are not numeric.
 
     References:
       [MEDL] Ch. 3, Sec. 3.1 (Bernoulli likelihood and binary cross-entropy).
     """
-    X, y, v, l2 = _prepare("estimators.logistic_objective", X, y, weights, l2)
-    theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w])
-    return _objective(theta, X, y, v, l2)
+    guard = value_checks(checks.public_name(logistic_objective), *_conditions(X, y, l2))
+    Xw, yw, v, lam = _prepare(X, y, weights, l2)
+    theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w]).astype(Xw.dtype)
+    return guard(_objective(theta, Xw, yw, v, lam).astype(X.dtype))
 
 
+@checks.inputs(params=_PARAMS, **_SPECS)
 def logistic_gradient_hessian(params: LogisticParams, X, y, *, weights=None, l2=0.0):
     r"""Gradient and Hessian of :func:`logistic_objective` in $\theta = (b, w)$, in closed form.
 
@@ -132,7 +150,7 @@ def logistic_gradient_hessian(params: LogisticParams, X, y, *, weights=None, l2=
 
     Args:
       params: ``LogisticParams(b, w)``.
-      X: inputs, shape ``(n, p)``.
+      X: a whole data set of inputs, shape ``(n, p)``, floating.
       y: labels in $\{0,1\}$, shape ``(n,)``.
       weights: optional row weights, shape ``(n,)``.
       l2: ridge strength $\lambda \ge 0$.
@@ -147,11 +165,14 @@ def logistic_gradient_hessian(params: LogisticParams, X, y, *, weights=None, l2=
     References:
       [MEDL] Ch. 3, Sec. 3.1-3.2 (gradient of the cross-entropy, convexity).
     """
-    X, y, v, l2 = _prepare("estimators.logistic_gradient_hessian", X, y, weights, l2)
-    theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w])
-    return _grad_hess(theta, X, y, v, l2)
+    guard = value_checks(checks.public_name(logistic_gradient_hessian), *_conditions(X, y, l2))
+    Xw, yw, v, lam = _prepare(X, y, weights, l2)
+    theta = jnp.concatenate([jnp.reshape(params.b, (1,)), params.w]).astype(Xw.dtype)
+    g, H = _grad_hess(theta, Xw, yw, v, lam)
+    return guard((g.astype(X.dtype), H.astype(X.dtype)))
 
 
+@checks.inputs(**_SPECS)
 def fit_logistic(
     X,
     y,
@@ -160,7 +181,7 @@ def fit_logistic(
     weights=None,
     l2=0.0,
     max_iter: int | None = None,
-    tol: float = 1e-10,
+    tol: float | None = None,
     learning_rate: float = 1.0,
 ) -> LogisticFit:
     r"""Fit logistic regression by maximum likelihood, compiled in one ``lax.while_loop``.
@@ -173,97 +194,110 @@ def fit_logistic(
 
     On linearly separable data the likelihood has no maximiser: $\lVert w\rVert \to \infty$. The
     fit stays finite (it stops at ``max_iter`` or when the step no longer changes $\theta$) and
-    reports ``separable=True`` and the growth of $\lVert w\rVert$ in ``norm_history``.
+    reports ``separable=True`` and the growth of $\lVert w\rVert$ in ``norm_history``. A step that
+    is not finite (NaN data, or an overflowing ``learning_rate``) ends the run at the last finite
+    iterate with ``converged=False``.
 
     Args:
-      X: inputs WITHOUT a column of ones, shape ``(n, p)``.
+      X: a whole data set of inputs WITHOUT a column of ones, shape ``(n, p)``, floating
+        (float16/bfloat16 are fitted in float32 and returned in ``X``'s dtype).
       y: labels in $\{0, 1\}$, shape ``(n,)``.
       method: ``"newton"`` (default) or ``"gd"``.
       weights: optional row weights $v_i \ge 0$, shape ``(n,)`` (0 drops a row).
       l2: ridge strength $\lambda \ge 0$ on $w$ (not $b$); sklearn's ``C`` is $1/(\lambda n)$.
       max_iter: iteration cap (static; default 100 for Newton, 10000 for GD).
       tol: Newton stops when $\lVert\Delta\theta\rVert \le$ ``tol`` $(1+\lVert\theta\rVert)$; GD when
-        $\lVert\nabla C\rVert \le$ ``tol``.
+        $\lVert\nabla C\rVert \le$ ``tol``. Default ``sqrt(eps)`` of the dtype (1.5e-8 in float64,
+        3.5e-4 in float32), which each dtype can reach.
       learning_rate: $\alpha > 0$ for ``"gd"``.
 
     Returns:
       :class:`LogisticFit` ``(params, converged, separable, num_iter, loss_history, norm_history)``.
+      Under ``jax.jit`` a label outside $\{0,1\}$, a non-finite ``X`` or a negative ``l2`` gives NaN
+      params and ``converged=False`` (:func:`mathdl.checks.checked` raises instead).
 
     Raises:
-      ValueError: on shape mismatches, an unknown ``method``, a label outside $\{0,1\}$ (its
-        index is named), non-finite ``X``, ``l2 < 0`` or ``max_iter < 1``.
-      TypeError: if ``X`` or ``weights`` is not floating.
+      ValueError: on shape mismatches, an unknown ``method``, ``max_iter < 1``, or (eagerly) a label
+        outside $\{0,1\}$ (its index is named), non-finite ``X``, ``l2 < 0``, ``tol < 0`` or
+        ``learning_rate <= 0``.
+      TypeError: if ``X`` is not floating or ``y`` or ``weights`` is not numeric.
 
     References:
       [MEDL] Ch. 3, Sec. 3.1 (MLE, convexity) and Sec. 3.2 (gradient descent on the shallow network).
       Oracle in tests: ``sklearn.linear_model.LogisticRegression(penalty=None)``.
     """
-    func = "estimators.fit_logistic"
+    func = checks.public_name(fit_logistic)
     checks.check_choice(func, "method", method, ("newton", "gd"))
-    checks.check_positive(func, "learning_rate", learning_rate)
-    checks.check_positive(func, "tol", tol, strict=False)
     if max_iter is None:
         max_iter = 100 if method == "newton" else 10000
-    if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or max_iter < 1:
-        checks.fail(func, "max_iter", "a positive int", max_iter)
-    X, y, v, l2 = _prepare(func, X, y, weights, l2)
-    p = X.shape[1]
-    theta0 = jnp.zeros((p + 1,), X.dtype)
+    max_iter = static_int(func, "max_iter", max_iter)
+    Xw, yw, v, lam = _prepare(X, y, weights, l2)
+    tol = default_tol(Xw.dtype) if tol is None else tol
+    conds = (at_least("tol", tol), at_least("learning_rate", learning_rate, strict=True))
+    guard = value_checks(func, *_conditions(X, y, l2), *conds)
     res = minimize(
-        lambda t: _objective(t, X, y, v, l2),
-        theta0,
+        lambda t: _objective(t, Xw, yw, v, lam),
+        jnp.zeros((X.shape[1] + 1,), Xw.dtype),
         method=method,
-        max_iter=int(max_iter),
+        max_iter=max_iter,
         tol=tol,
         learning_rate=learning_rate,
         n_bias=1,
-        grad_hess=lambda t: _grad_hess(t, X, y, v, l2),
+        grad_hess=lambda t: _grad_hess(t, Xw, yw, v, lam),
     )
-    margins = (2.0 * y - 1.0) * _logits(res.theta, X)
-    separable = jnp.all((margins > 0) | (v == 0)) & (l2 == 0)
-    params = LogisticParams(b=res.theta[0], w=res.theta[1:])
-    return LogisticFit(params, res.stopped & ~separable, separable, res.num_iter, res.loss_history, res.norm_history)
+    margins = (2.0 * yw - 1.0) * _logits(res.theta, Xw)
+    separable = jnp.all((margins > 0) | (v == 0)) & (lam == 0)
+    params = LogisticParams(b=res.theta[0].astype(X.dtype), w=res.theta[1:].astype(X.dtype))
+    converged = res.converged & ~separable
+    return guard(LogisticFit(params, converged, separable, res.num_iter, res.loss_history, res.norm_history))
 
 
+@checks.inputs(params=_PARAMS, x="float[*batch p]")
 def predict_logistic(params: LogisticParams, x) -> jax.Array:
     r"""Probability $\hat y = \sigma(b + w^\top x) = P(Y = 1 \mid x)$.
 
     Args:
       params: ``LogisticParams(b, w)``.
-      x: one example ``(p,)`` or a batch ``(*batch, p)``.
+      x: one example ``(p,)`` or a batch ``(*batch, p)`` (it broadcasts over leading axes).
 
     Returns:
       Probabilities, shape ``(*batch,)``.
 
     Raises:
       ValueError: if ``x``'s last axis is not ``p``.
+      TypeError: if ``x`` is not floating.
 
     References:
       [MEDL] Ch. 3, Sec. 3.1 (the sigmoid model).
     """
-    p = np.shape(params.w)[0]
-    if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail(
-            "estimators.predict_logistic", "x", f"last axis of size {p} (the size of `w`)", Text(f"shape {np.shape(x)}")
-        )
     return jax.nn.sigmoid(x @ params.w + params.b)
 
 
+@checks.inputs(prob="num[*batch]")
 def threshold_rule(prob, *, threshold: float = 0.5) -> jax.Array:
     r"""The binary decision rule $\hat Y = 1$ if $\hat y > \tau$, else 0.
 
     Args:
-      prob: probabilities $\hat y$, any shape.
+      prob: probabilities $\hat y$, any shape ``(*batch,)`` (it is applied elementwise).
       threshold: $\tau \in [0, 1]$ (default 0.5); moving it trades TPR against FPR (the ROC curve).
 
     Returns:
-      int32 decisions of the same shape.
+      int32 decisions of the same shape; a NaN probability gives the invalid label ``-1`` (it is
+      neither class), as does every entry under ``jax.jit`` when ``threshold`` is outside $[0, 1]$.
+      :func:`mathdl.checks.checked` raises on a NaN instead.
 
     Raises:
-      ValueError: if ``threshold`` is outside $[0, 1]$.
+      ValueError: if ``threshold`` is outside $[0, 1]$ (eagerly).
+      TypeError: if ``prob`` is not numeric.
 
     References:
       [MEDL] Ch. 2, Sec. 2.2 and Ch. 3, Sec. 3.1 (decision rule with threshold $\tau$).
     """
-    checks.check_range("estimators.threshold_rule", "threshold", threshold, 0.0, 1.0, high_closed=True)
-    return (jnp.asarray(prob) > threshold).astype(jnp.int32)
+    func = checks.public_name(threshold_rule)
+    prob = prob if jnp.issubdtype(prob.dtype, jnp.floating) else prob.astype(jnp.result_type(float))
+    tau = jnp.asarray(threshold).astype(prob.dtype)
+    nan = jnp.isnan(prob)
+    checks.value_check(~nan, f"{func}: argument `prob` expected probabilities, got NaN.")
+    out = jnp.where(nan, -1, (prob > tau).astype(jnp.int32))
+    ok = (tau >= 0) & (tau <= 1)
+    return checks.ensure(ok, out, func, "threshold", "a value in [0.0, 1.0]", first_bad(threshold, ok))

@@ -13,8 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-from mathdl.checks import Text
-from mathdl.estimators._common import check_design, resolve_num_classes
+from mathdl.estimators._common import design, labels_in, resolve_num_classes, speaking_for, value_checks
 from mathdl.estimators._least_squares import fit_least_squares
 from mathdl.estimators._logistic import LogisticParams, fit_logistic, predict_logistic
 
@@ -23,11 +22,14 @@ __all__ = ["fit_one_vs_one", "fit_one_vs_rest", "predict_one_vs_one", "predict_o
 _BASES = ("least_squares", "logistic")
 
 
-def _fit_binary(base, X, t, v, fit_kwargs):
-    # t in {0, 1}: least squares regresses on the +-1 coding (the book's sign classifier).
-    if base == "least_squares":
-        return fit_least_squares(X, 2.0 * t - 1.0, weights=v, **fit_kwargs)
-    return fit_logistic(X, t, weights=v, **fit_kwargs).params
+def _fit_binary(func, base, X, t, v, fit_kwargs):
+    # t in {0, 1}: least squares regresses on the +-1 coding (the book's sign classifier). A bad
+    # keyword (ridge=-1) is reported as the caller's, not as fit_least_squares'.
+    fit = fit_least_squares if base == "least_squares" else fit_logistic
+    with speaking_for(func, checks.public_name(fit)):
+        if base == "least_squares":
+            return fit(X, 2.0 * t - 1.0, weights=v, **fit_kwargs)
+        return fit(X, t, weights=v, **fit_kwargs).params
 
 
 def _scores(params, x):
@@ -37,6 +39,7 @@ def _scores(params, x):
     return x @ params.w + params.b
 
 
+@checks.inputs(X=design, y="int[n]")
 def fit_one_vs_rest(X, y, *, num_classes: int | None = None, base: str = "least_squares", **fit_kwargs):
     r"""Fit $K$ binary classifiers "class $k$ against the rest", vmapped over $k$.
 
@@ -46,7 +49,7 @@ def fit_one_vs_rest(X, y, *, num_classes: int | None = None, base: str = "least_
     largest score.
 
     Args:
-      X: inputs WITHOUT a column of ones, shape ``(n, p)``.
+      X: a whole data set of inputs WITHOUT a column of ones, shape ``(n, p)``, floating.
       y: integer labels in $\{0,\dots,K-1\}$, shape ``(n,)``.
       num_classes: $K$ (default ``max(y) + 1``).
       base: ``"least_squares"`` or ``"logistic"``.
@@ -65,23 +68,22 @@ def fit_one_vs_rest(X, y, *, num_classes: int | None = None, base: str = "least_
       [MEDL] Ch. 2, Sec. 2.3 and Ch. 3, Sec. 3.3 (one-vs-all classifiers, Tables 2.1 and 3.1).
       Oracle in tests: ``sklearn.multiclass.OneVsRestClassifier`` and per-class NumPy fits.
     """
-    func = "estimators.fit_one_vs_rest"
+    func = checks.public_name(fit_one_vs_rest)
     checks.check_choice(func, "base", base, _BASES)
-    n, _ = check_design(func, X, y)
     K = resolve_num_classes(func, y, num_classes)
-    X = jnp.asarray(X)
-    y = jnp.asarray(y)
+    guard = value_checks(func, labels_in("y", y, K))
     T = (y[None, :] == jnp.arange(K, dtype=y.dtype)[:, None]).astype(X.dtype)  # (K, n)
-    v = jnp.ones((n,), X.dtype)
-    return jax.vmap(lambda t: _fit_binary(base, X, t, v, fit_kwargs))(T)
+    v = jnp.ones(X.shape[:1], X.dtype)
+    return guard(jax.vmap(lambda t: _fit_binary(func, base, X, t, v, fit_kwargs))(T))
 
 
+@checks.inputs(params=checks.fields(b="float[K]", w="float[K p]"), x="float[*batch p]")
 def predict_one_vs_rest(params, x) -> jax.Array:
     r"""Scores of the $K$ one-vs-rest classifiers; the decision is ``argmax_rule(scores)``.
 
     Args:
       params: the output of :func:`fit_one_vs_rest` (leading class axis $K$).
-      x: one example ``(p,)`` or a batch ``(*batch, p)``.
+      x: one example ``(p,)`` or a batch ``(*batch, p)`` (it broadcasts over leading axes).
 
     Returns:
       Scores, shape ``(*batch, K)``: the $\pm1$ regression value (least squares) or
@@ -93,9 +95,6 @@ def predict_one_vs_rest(params, x) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.3 (one-vs-all decision by the largest score).
     """
-    p = np.shape(params.w)[-1]
-    if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail("estimators.predict_one_vs_rest", "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
     return jnp.moveaxis(jax.vmap(lambda prm: _scores(prm, x))(params), 0, -1)
 
 
@@ -103,6 +102,7 @@ def _pairs(K):
     return list(itertools.combinations(range(K), 2))
 
 
+@checks.inputs(X=design, y="int[n]")
 def fit_one_vs_one(X, y, *, num_classes: int | None = None, base: str = "least_squares", **fit_kwargs):
     r"""Fit $K(K-1)/2$ binary classifiers, one per pair of classes $(i, j)$, $i < j$, vmapped.
 
@@ -111,7 +111,7 @@ def fit_one_vs_one(X, y, *, num_classes: int | None = None, base: str = "least_s
     lets every classifier vote and returns the vote counts.
 
     Args:
-      X: inputs WITHOUT a column of ones, shape ``(n, p)``.
+      X: a whole data set of inputs WITHOUT a column of ones, shape ``(n, p)``, floating.
       y: integer labels in $\{0,\dots,K-1\}$, shape ``(n,)``.
       num_classes: $K$ (default ``max(y) + 1``).
       base: ``"least_squares"`` or ``"logistic"``.
@@ -130,18 +130,17 @@ def fit_one_vs_one(X, y, *, num_classes: int | None = None, base: str = "least_s
       [MEDL] Ch. 2, Sec. 2.3 (one-vs-one classifiers, Table 2.1).
       Oracle in tests: per-pair NumPy least squares on the subset of rows.
     """
-    func = "estimators.fit_one_vs_one"
+    func = checks.public_name(fit_one_vs_one)
     checks.check_choice(func, "base", base, _BASES)
-    check_design(func, X, y)
     K = resolve_num_classes(func, y, num_classes)
-    X = jnp.asarray(X)
-    y = jnp.asarray(y)
+    guard = value_checks(func, labels_in("y", y, K))
     pairs = jnp.asarray(_pairs(K), y.dtype)  # (M, 2)
     T = (y[None, :] == pairs[:, :1]).astype(X.dtype)  # (M, n): 1 for class i
     V = ((y[None, :] == pairs[:, :1]) | (y[None, :] == pairs[:, 1:])).astype(X.dtype)
-    return jax.vmap(lambda t, v: _fit_binary(base, X, t, v, fit_kwargs))(T, V)
+    return guard(jax.vmap(lambda t, v: _fit_binary(func, base, X, t, v, fit_kwargs))(T, V))
 
 
+@checks.inputs(params=checks.fields(b="float[M]", w="float[M p]"), x="float[*batch p]")
 def predict_one_vs_one(params, x) -> jax.Array:
     r"""Vote counts of the one-vs-one classifiers; the decision is ``argmax_rule(votes)``.
 
@@ -150,7 +149,7 @@ def predict_one_vs_one(params, x) -> jax.Array:
 
     Args:
       params: the output of :func:`fit_one_vs_one` (leading pair axis $K(K-1)/2$).
-      x: one example ``(p,)`` or a batch ``(*batch, p)``.
+      x: one example ``(p,)`` or a batch ``(*batch, p)`` (it broadcasts over leading axes).
 
     Returns:
       Votes, shape ``(*batch, K)``, float of the input's dtype.
@@ -162,14 +161,10 @@ def predict_one_vs_one(params, x) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.3 (one-vs-one voting).
     """
-    func = "estimators.predict_one_vs_one"
-    M = np.shape(params.b)[0]
+    M = params.b.shape[0]
     K = int(round((1 + np.sqrt(1 + 8 * M)) / 2))
     if K * (K - 1) // 2 != M:
-        checks.fail(func, "params", "a leading axis of size K(K-1)/2", M)
-    p = np.shape(params.w)[-1]
-    if np.ndim(x) < 1 or np.shape(x)[-1] != p:
-        checks.fail(func, "x", f"last axis of size {p}", Text(f"shape {np.shape(x)}"))
+        checks.fail(checks.public_name(predict_one_vs_one), "params", "a leading axis of size K(K-1)/2", M)
     pairs = np.asarray(_pairs(K))
     s = jax.vmap(lambda prm: _scores(prm, x))(params)  # (M, *batch)
     win_i = (s > 0).astype(jnp.result_type(s))

@@ -15,6 +15,8 @@ import numpy as np
 
 from mathdl import checks
 from mathdl.checks import Text
+from mathdl.estimators._common import compute_dtype, finite, value_checks
+from mathdl.estimators._linalg import svd
 
 __all__ = ["LowRankApproximation", "PCAResult", "pca", "pca_reconstruct", "pca_transform", "svd_approximation"]
 
@@ -60,15 +62,19 @@ class LowRankApproximation(NamedTuple):
     Vt: jax.Array
 
 
-def _check_matrix_m(func: str, X, m) -> int:
-    checks.check_rank(func, "X", X, 2)
-    checks.check_dtype_floating(func, "X", X)
+def _check_m(func: str, X, m) -> int:
     if isinstance(m, bool) or not isinstance(m, int | np.integer):
         checks.fail(func, "m", "a static Python int", Text(type(m).__name__), exc=TypeError)
-    r = min(np.shape(X))
+    r = min(X.shape)
     if not 1 <= m <= r:
         checks.fail(func, "m", f"a rank in [1, min(n, p)] = [1, {r}]", int(m))
     return int(m)
+
+
+def _svd(X):
+    # float16/bfloat16 have no LAPACK kernel: factorise in float32, return the input dtype.
+    U, S, Vt = svd(X.astype(compute_dtype(X.dtype)))
+    return U.astype(X.dtype), S.astype(X.dtype), Vt.astype(X.dtype)
 
 
 def _flip(U, Vt):
@@ -79,6 +85,7 @@ def _flip(U, Vt):
     return U * s[None, :], Vt * s[:, None]
 
 
+@checks.inputs(X="float[n p]")
 def pca(X, m: int, *, ddof: int = 0) -> PCAResult:
     r"""Principal component analysis of ``X`` by the SVD of the centred data.
 
@@ -90,36 +97,38 @@ def pca(X, m: int, *, ddof: int = 0) -> PCAResult:
     largest-magnitude entry of each component is positive.
 
     Args:
-      X: data, shape ``(n, p)``, floating.
+      X: a whole data set, shape ``(n, p)``, floating. float16 and bfloat16 are factorised in
+        float32 (LAPACK has no half precision) and the result is returned in ``X``'s dtype.
       m: number of components (static), $1 \le m \le \min(n, p)$.
       ddof: 0 (divide by $n$, default) or 1 (divide by $n - 1$).
 
     Returns:
       A :class:`PCAResult`. When all rows are equal the total variance is 0 and the ratios
-      are 0/0, returned as NaN.
+      are 0/0, returned as NaN. Under ``jax.jit`` a non-finite ``X`` gives NaN everywhere
+      (:func:`mathdl.checks.checked` raises instead).
 
     Raises:
-      ValueError: if ``X`` is not rank 2, ``m`` is out of range, ``ddof`` is not 0 or 1, or
-        $n - \text{ddof} < 1$.
+      ValueError: if ``X`` is not rank 2, ``m`` is out of range, ``ddof`` is not 0 or 1,
+        $n - \text{ddof} < 1$, or (eagerly) ``X`` holds a non-finite value.
       TypeError: if ``X`` is not floating or ``m`` is not an int.
 
     References:
       [MEDL] Ch. 2, Sec. 2.6 (PCA via the SVD); oracle: ``sklearn.decomposition.PCA``.
     """
-    func = "estimators.pca"
-    m = _check_matrix_m(func, X, m)
+    func = checks.public_name(pca)
+    m = _check_m(func, X, m)
     checks.check_choice(func, "ddof", ddof, (0, 1))
-    n = np.shape(X)[0]
+    n = X.shape[0]
     if n - ddof < 1:
-        checks.fail(func, "X", f"at least {ddof + 1} rows for ddof={ddof}", Text(f"shape {np.shape(X)}"))
-    X = jnp.asarray(X)
+        checks.fail(func, "X", f"at least {ddof + 1} rows for ddof={ddof}", Text(f"shape {X.shape}"))
+    guard = value_checks(func, finite("X", X))
     mu = jnp.mean(X, axis=0)
     Xc = X - jnp.broadcast_to(mu, X.shape)
-    U, S, Vt = jnp.linalg.svd(Xc, full_matrices=False)
+    U, S, Vt = _svd(Xc)
     U, Vt = _flip(U, Vt)
     total = jnp.sum(jnp.square(S))
     ratio = jnp.where(total > 0, jnp.square(S) / jnp.where(total > 0, total, 1.0), jnp.nan)  # 0/0 -> NaN
-    return PCAResult(
+    out = PCAResult(
         components=Vt[:m],
         mean=mu,
         explained_variance=jnp.square(S[:m]) / (n - ddof),
@@ -127,56 +136,53 @@ def pca(X, m: int, *, ddof: int = 0) -> PCAResult:
         singular_values=S[:m],
         scores=U[:, :m] * jnp.broadcast_to(S[:m], (n, m)),
     )
+    return guard(out)
 
 
+@checks.inputs(result=checks.fields(components="float[m p]", mean="float[p]"), X="float[*batch p]")
 def pca_transform(result: PCAResult, X) -> jax.Array:
     r"""Scores of new data on fitted components: $z = V_m^\top (x - \mu)$.
 
     Args:
       result: from :func:`pca`.
-      X: one example ``(p,)`` or a batch ``(n, p)``.
+      X: one example ``(p,)`` or a batch ``(*batch, p)`` (it broadcasts over leading axes).
 
     Returns:
-      Scores of shape ``(m,)`` or ``(n, m)``.
+      Scores of shape ``(*batch, m)``.
 
     Raises:
-      ValueError: if the last axis of ``X`` is not $p$ or ``X`` has rank > 2.
+      ValueError: if the last axis of ``X`` is not $p$.
+      TypeError: if ``X`` is not floating.
 
     References:
       [MEDL] Ch. 2, Sec. 2.6.
     """
-    p = result.mean.shape[0]
-    checks.check_rank("estimators.pca_transform", "X", X, (1, 2))
-    if np.shape(X)[-1] != p:
-        checks.fail("estimators.pca_transform", "X", f"last axis of size p={p}", Text(f"shape {np.shape(X)}"))
-    X = jnp.asarray(X)
     return (X - jnp.broadcast_to(result.mean, X.shape)) @ result.components.T
 
 
+@checks.inputs(result=checks.fields(components="float[m p]", mean="float[p]"), Z="float[*batch m]")
 def pca_reconstruct(result: PCAResult, Z) -> jax.Array:
     r"""Map scores back to data space: $\hat{x} = V_m z + \mu$.
 
     Args:
       result: from :func:`pca`.
-      Z: scores, one ``(m,)`` or a batch ``(n, m)``.
+      Z: scores, one ``(m,)`` or a batch ``(*batch, m)`` (it broadcasts over leading axes).
 
     Returns:
-      Reconstruction of shape ``(p,)`` or ``(n, p)``.
+      Reconstruction of shape ``(*batch, p)``.
 
     Raises:
-      ValueError: if the last axis of ``Z`` is not $m$ or ``Z`` has rank > 2.
+      ValueError: if the last axis of ``Z`` is not $m$.
+      TypeError: if ``Z`` is not floating.
 
     References:
       [MEDL] Ch. 2, Sec. 2.6.
     """
-    m = result.components.shape[0]
-    checks.check_rank("estimators.pca_reconstruct", "Z", Z, (1, 2))
-    if np.shape(Z)[-1] != m:
-        checks.fail("estimators.pca_reconstruct", "Z", f"last axis of size m={m}", Text(f"shape {np.shape(Z)}"))
-    Xhat = jnp.asarray(Z) @ result.components
+    Xhat = Z @ result.components
     return Xhat + jnp.broadcast_to(result.mean, Xhat.shape)
 
 
+@checks.inputs(X="float[h w]")
 def svd_approximation(X, m: int) -> LowRankApproximation:
     r"""Best rank-$m$ approximation $X_m = U_m \Sigma_m V_m^\top$ of an ``(h, w)`` matrix.
 
@@ -186,23 +192,25 @@ def svd_approximation(X, m: int) -> LowRankApproximation:
     storing $U_m$, $\Sigma_m$ and $V_m$ takes $m(1 + h + w)$ numbers instead of $hw$.
 
     Args:
-      X: a matrix, e.g. a grey-scale image, shape ``(h, w)``, floating.
+      X: one matrix, e.g. a grey-scale image, shape ``(h, w)``, floating (float16/bfloat16 are
+        factorised in float32 and returned in ``X``'s dtype).
       m: rank (static), $1 \le m \le \min(h, w)$.
 
     Returns:
-      A :class:`LowRankApproximation`.
+      A :class:`LowRankApproximation`; NaN under ``jax.jit`` when ``X`` is not finite.
 
     Raises:
-      ValueError: if ``X`` is not rank 2 or ``m`` is out of range.
+      ValueError: if ``X`` is not rank 2, ``m`` is out of range, or (eagerly) ``X`` is not finite.
       TypeError: if ``X`` is not floating or ``m`` is not an int.
 
     References:
       [MEDL] Ch. 2, Sec. 2.6 (SVD compression); Eckart & Young (1936).
     """
-    func = "estimators.svd_approximation"
-    m = _check_matrix_m(func, X, m)
-    h, w = np.shape(X)
-    U, S, Vt = jnp.linalg.svd(jnp.asarray(X), full_matrices=False)
+    func = checks.public_name(svd_approximation)
+    m = _check_m(func, X, m)
+    h, w = X.shape
+    guard = value_checks(func, finite("X", X))
+    U, S, Vt = _svd(X)
     U, Vt = _flip(U, Vt)
     S2 = jnp.square(S)
     total = jnp.sum(S2)
@@ -210,4 +218,4 @@ def svd_approximation(X, m: int) -> LowRankApproximation:
     rel = jnp.where(total > 0, rest / jnp.where(total > 0, total, 1.0), jnp.zeros_like(total))  # 0 matrix: exact
     U_m, S_m, Vt_m = U[:, :m], S[:m], Vt[:m]
     approx = (U_m * jnp.broadcast_to(S_m, U_m.shape)) @ Vt_m
-    return LowRankApproximation(approx, rel, m * (1 + h + w), U_m, S_m, Vt_m)
+    return guard(LowRankApproximation(approx, rel, m * (1 + h + w), U_m, S_m, Vt_m))

@@ -85,14 +85,14 @@ def test_logistic_l2_matches_sklearn_C():
 
 
 # ----------------------------------------------------------------- logistic: transforms
-def test_gd_agrees_with_newton_and_jit():
+def test_gd_agrees_with_newton_and_jit(transform):
     """Newton (IRLS) and gradient descent reach the same optimum; jit == eager."""
     X, y = _binary(4)
     newton = estimators.fit_logistic(X, y)
-    gd = estimators.fit_logistic(X, y, method="gd", learning_rate=2.0, tol=1e-9)
+    gd = transform(lambda X, y: estimators.fit_logistic(X, y, method="gd", learning_rate=2.0, tol=1e-9))(X, y)
     np.testing.assert_allclose(_theta(gd.params), _theta(newton.params), rtol=1e-6)
-    jitted = jax.jit(lambda X, y: estimators.fit_logistic(X, y))(X, y)
-    np.testing.assert_allclose(_theta(jitted.params), _theta(newton.params), rtol=1e-10)
+    fitted = transform(lambda X, y: estimators.fit_logistic(X, y))(X, y)
+    np.testing.assert_allclose(_theta(fitted.params), _theta(newton.params), rtol=1e-10)
     assert int(newton.num_iter) < 15  # quadratic convergence
 
 
@@ -130,6 +130,18 @@ def test_separable_data_stay_finite_and_report_divergence():
     assert norms[-1] > 10 * norms[1] and np.all(np.diff(norms) > 0)
 
 
+def test_decision_rules_give_minus_one_for_nan(transform):
+    """A NaN probability is no class: threshold_rule and argmax_rule give -1 (they gave 0 and the NaN's index);
+    checks.checked raises."""
+    np.testing.assert_array_equal(transform(estimators.threshold_rule)(jnp.array([0.2, jnp.nan, 0.9])), [0, -1, 1])
+    rows = jnp.array([[0.1, jnp.nan, 0.3], [0.2, 0.5, 0.3]])
+    np.testing.assert_array_equal(transform(estimators.argmax_rule)(rows), [-1, 1])
+    with pytest.raises(Exception, match=r"estimators.threshold_rule: argument `prob` expected probabilities"):
+        checks.checked(estimators.threshold_rule)(jnp.array([jnp.nan]))
+    with pytest.raises(Exception, match=r"estimators.argmax_rule: argument `prob` expected"):
+        checks.checked(estimators.argmax_rule)(rows)
+
+
 def test_threshold_rule_worked_and_bad():
     """By hand: tau = 0.5 -> [0, 0, 1]; tau = 0.2 -> [0, 1, 1]; tau outside [0, 1] refused."""
     p = jnp.array([0.1, 0.5, 0.9])
@@ -148,7 +160,7 @@ def test_logistic_bad_inputs():
         ValueError, match=r"fit_logistic: argument `y` expected labels in \{0, ..., 1\}, got 2 at index 11"
     ):
         estimators.fit_logistic(X, y_bad)
-    with pytest.raises(ValueError, match=r"argument `y` expected 60 rows"):
+    with pytest.raises(ValueError, match=r"fit_logistic: argument `y` expected shape \(60,\), got shape \(58,\)"):
         estimators.fit_logistic(X, y[:-2])
     with pytest.raises(ValueError, match=r"argument `method` expected one of \['newton', 'gd'\], got 'bfgs'"):
         estimators.fit_logistic(X, y, method="bfgs")
@@ -156,12 +168,104 @@ def test_logistic_bad_inputs():
         estimators.fit_logistic(X.astype(np.int32), y)
     with pytest.raises(ValueError, match=r"argument `l2` expected a value >= 0, got -0.1"):
         estimators.fit_logistic(X, y, l2=-0.1)
-    with pytest.raises(ValueError, match=r"predict_logistic: argument `x` expected last axis of size 3"):
+    with pytest.raises(ValueError, match=r"predict_logistic: argument `x` expected shape \(2, 3\), got shape \(2, 4\)"):
         estimators.predict_logistic(estimators.fit_logistic(X, y).params, np.ones((2, 4)))
     with pytest.raises(Exception, match=r"expected labels in \{0, ..., 1\}"):
         checks.checked(
             jax.jit(lambda y: estimators.logistic_objective(estimators.LogisticParams(0.0, jnp.zeros(3)), X, y))
         )(jnp.asarray(y_bad))
+
+
+def _float32_multi():
+    X, y = _multi(12)
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("method", ["newton", "gd"])
+def test_logistic_float32_converges_with_the_dtype_tolerance(method):
+    """A correct float32 fit reports converged=True (the fixed tol=1e-10 was unreachable in float32).
+
+    Oracle: the float64 Newton fit; float32 tolerance for the optimum (GD stops at |grad| <= sqrt(eps)).
+    """
+    X, y = _binary(2)
+    ref = _theta(estimators.fit_logistic(X, y).params)
+    fit = estimators.fit_logistic(X.astype(np.float32), y, method=method, learning_rate=2.0)
+    assert bool(fit.converged) and fit.params.w.dtype == np.float32
+    rtol = 1e-5 if method == "newton" else 1e-2  # GD: |grad| <= 3.5e-4 leaves |theta error| <= |grad| / lambda_min
+    np.testing.assert_allclose(_theta(fit.params), ref, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "newton", "gd"])
+def test_softmax_float32_converges_with_the_dtype_tolerance(method):
+    """A correct float32 softmax fit reports converged=True; probabilities match the float64 fit."""
+    X, y = _float32_multi()
+    ref = estimators.predict_softmax(estimators.fit_softmax(X.astype(np.float64), y).params, X.astype(np.float64))
+    fit = estimators.fit_softmax(X, y, method=method)
+    assert bool(fit.converged)
+    prob = estimators.predict_softmax(fit.params, X)
+    # L-BFGS and GD stop at |grad| <= sqrt(eps32) = 3.5e-4, which leaves ~1e-4 (L-BFGS) and ~1e-3 (GD) in the
+    # probabilities; Newton's last step leaves float32 rounding
+    atol = {"newton": 1e-5, "lbfgs": 1e-3, "gd": 5e-3}[method]
+    np.testing.assert_allclose(prob, ref, atol=atol)
+
+
+def test_nan_input_under_jit_is_nan_and_not_converged():
+    """NaN in X: eagerly ValueError naming the index; under jit NaN params and converged=False (it reported
+    converged=True at theta = 0); checks.checked raises."""
+    X, y = _binary(3)
+    Xn = X.copy()
+    Xn[4, 1] = np.nan
+    Xm, ym = _multi(3)
+    Xmn = Xm.copy()
+    Xmn[0, 0] = np.nan
+    fits = {
+        "fit_logistic": (lambda X: estimators.fit_logistic(X, y), Xn),
+        "fit_softmax": (lambda X: estimators.fit_softmax(X, ym, num_classes=3), Xmn),
+    }
+    for name, (fit, bad) in fits.items():
+        out = jax.jit(fit)(bad)
+        assert not bool(out.converged), name
+        assert all(np.all(np.isnan(np.asarray(leaf))) for leaf in jax.tree.leaves(out.params)), name
+        with pytest.raises(ValueError, match=rf"{name}: argument `X` expected finite values, got nan at index"):
+            fit(bad)
+        with pytest.raises(Exception, match=rf"estimators.{name}: argument `X` expected finite values"):
+            checks.checked(jax.jit(fit), nan=False)(bad)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")  # 1e39 -> float32 inf, on purpose
+def test_overflowing_first_step_is_not_converged():
+    """learning_rate=1e39 overflows float32 at the first step: the run ends at theta = 0 with converged=False."""
+    X, y = _binary(5)
+    fit = estimators.fit_logistic(X.astype(np.float32), y, method="gd", learning_rate=1e39)
+    assert not bool(fit.converged) and int(fit.num_iter) == 1
+    Xm, ym = _float32_multi()
+    soft = estimators.fit_softmax(Xm, ym, method="gd", learning_rate=1e39)
+    assert not bool(soft.converged)
+
+
+def test_label_out_of_range_under_jit_is_nan():
+    """Bad labels under jit: NaN params, converged=False (eager: ValueError naming the index)."""
+    X, y = _binary(6)
+    y_bad = y.copy()
+    y_bad[3] = 2
+    out = jax.jit(estimators.fit_logistic)(X, y_bad)
+    assert np.isnan(float(out.params.b)) and not bool(out.converged)
+    Xm, ym = _multi(6)
+    ym_bad = ym.copy()
+    ym_bad[0] = 5
+    soft = jax.jit(lambda X, y: estimators.fit_softmax(X, y, num_classes=3))(Xm, ym_bad)
+    assert np.all(np.isnan(np.asarray(soft.params.W))) and not bool(soft.converged)
+
+
+def test_lists_are_accepted():
+    """Consistency: nested lists are converted like arrays (they failed with 'Cannot determine dtype')."""
+    X, y = _binary(7, n=20, p=2)
+    ref = estimators.fit_logistic(X, y)
+    fit = estimators.fit_logistic(X.tolist(), y.tolist())
+    np.testing.assert_allclose(_theta(fit.params), _theta(ref.params), rtol=1e-12)
+    np.testing.assert_allclose(
+        estimators.predict_logistic(fit.params, X.tolist()), estimators.predict_logistic(ref.params, X)
+    )
 
 
 # ----------------------------------------------------------------- softmax
@@ -250,7 +354,7 @@ def test_softmax_bad_inputs():
         estimators.fit_softmax(X, np.zeros(90, np.int32), num_classes=1)
     with pytest.raises(ValueError, match=r"argument `method` expected one of"):
         estimators.fit_softmax(X, y, method="adam")
-    with pytest.raises(ValueError, match=r"predict_softmax: argument `x` expected last axis of size 2"):
+    with pytest.raises(ValueError, match=r"predict_softmax: argument `x` expected shape \(2,\), got shape \(5,\)"):
         estimators.predict_softmax(estimators.SoftmaxParams(jnp.zeros(3), jnp.zeros((3, 2))), np.ones(5))
 
 
@@ -333,7 +437,7 @@ def test_multiclass_bad_inputs():
     with pytest.raises(ValueError, match=r"argument `num_classes` expected an int >= 2, got 0"):
         estimators.fit_one_vs_one(X, y, num_classes=0)
     params = estimators.fit_one_vs_one(X, y)
-    with pytest.raises(ValueError, match=r"predict_one_vs_one: argument `x` expected last axis of size 2"):
+    with pytest.raises(ValueError, match=r"predict_one_vs_one: argument `x` expected shape \(2,\), got shape \(3,\)"):
         estimators.predict_one_vs_one(params, np.ones(3))
     with pytest.raises(
         ValueError, match=r"predict_one_vs_one: argument `params` expected a leading axis of size K\(K-1\)/2"

@@ -121,17 +121,33 @@ def test_kmeans_plusplus_picks_data_points_and_spreads(getkey):
     np.testing.assert_array_equal(np.asarray(Md), 1.0)
 
 
-def test_k_equals_n_and_nan(getkey):
-    """Edge values: k = n gives J = 0; a NaN in X gives a NaN objective, and checked mode raises."""
+def test_k_equals_n_and_nan(getkey, transform):
+    """Edge values: k = n gives J = 0; a NaN in X raises eagerly, gives NaN under jit, and checked mode raises."""
     X = jnp.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
     r = estimators.kmeans(getkey(), X, 3)
     assert float(r.history[r.n_iter]) == 0.0
     Xbad = X.at[1, 0].set(jnp.nan)
     init = X
-    assert np.isnan(float(estimators.kmeans(getkey(), Xbad, 2, init=init[:2]).history[0]))
-    safe = checks.checked(lambda X: estimators.kmeans(jax.random.key(0), X, 2, init=init[:2]), nan=False)
+    run = transform(lambda X: estimators.kmeans(jax.random.key(0), X, 2, init=init[:2]))
+    if transform is jax.jit:
+        out = run(Xbad)
+        assert np.all(np.isnan(np.asarray(out.history))) and np.all(np.asarray(out.assignments) == -1)
+    else:
+        with pytest.raises(ValueError, match=r"kmeans: argument `X` expected finite values, got nan at index \(1, 0\)"):
+            run(Xbad)
+    safe = checks.checked(jax.jit(lambda X: estimators.kmeans(jax.random.key(0), X, 2, init=init[:2])), nan=False)
     with pytest.raises(checkify.JaxRuntimeError, match=r"estimators.kmeans: argument `X` expected finite values"):
         safe(Xbad)
+
+
+def test_lists_are_accepted_and_tol_checked_under_jit():
+    """Consistency: a nested list is a data set like any array (it failed with 'Cannot determine dtype');
+    a traced negative tol gives NaN under jit instead of being skipped."""
+    r = estimators.kmeans(jax.random.key(0), [[0.0], [1.0], [10.0], [11.0]], 2, init=[[0.0], [1.0]])
+    np.testing.assert_allclose(np.asarray(r.centres), [[0.5], [10.5]], **tol(np.float64))
+    X = jnp.array([[0.0], [1.0], [10.0], [11.0]])
+    bad = jax.jit(lambda t: estimators.kmeans(jax.random.key(0), X, 2, init=X[:2], tol=t))(-1.0)
+    assert np.all(np.isnan(np.asarray(bad.centres))) and int(bad.n_iter) == -1
 
 
 def test_kmeans_plusplus_second_centre_distribution():

@@ -8,10 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jax.test_util import check_grads
 
-from mathdl import estimators
+from mathdl import checks, estimators
 from tests._tolerances import tol
-
-JIT = [lambda f: f, jax.jit]
 
 
 def _data(seed=0, n=40, p=3):
@@ -93,11 +91,10 @@ def test_multi_output_equals_columnwise():
 
 
 # ----------------------------------------------------------------- transforms
-@pytest.mark.parametrize("wrap", JIT)
-def test_jit_equals_eager(wrap):
+def test_jit_equals_eager(transform):
     """jit == eager (both must equal the sklearn-checked eager fit)."""
     X, y = _data(5)
-    f = wrap(lambda X, y: estimators.fit_least_squares(X, y, ridge=0.5))
+    f = transform(lambda X, y: estimators.fit_least_squares(X, y, ridge=0.5))
     ref = estimators.fit_least_squares(X, y, ridge=0.5)
     np.testing.assert_allclose(f(X, y).w, ref.w, **tol(np.float64, composite=True))
 
@@ -177,7 +174,7 @@ def test_bad_inputs_raise():
     X, y = _data()
     with pytest.raises(ValueError, match=r"argument `X` expected rank 2, got '?shape \(40,\) \(rank 1\)'?"):
         estimators.fit_least_squares(X[:, 0], y)
-    with pytest.raises(ValueError, match=r"argument `y` expected 40 rows"):
+    with pytest.raises(ValueError, match=r"fit_least_squares: argument `y` expected shape \(40,\), got shape \(39,\)"):
         estimators.fit_least_squares(X, y[:-1])
     with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array, got '?dtype int32'?"):
         estimators.fit_least_squares(X.astype(np.int32), y)
@@ -187,8 +184,94 @@ def test_bad_inputs_raise():
     Xn[5, 2] = np.nan
     with pytest.raises(ValueError, match=r"argument `X` expected finite values, got nan at index \(5, 2\)"):
         estimators.fit_least_squares(Xn, y)
-    with pytest.raises(ValueError, match=r"predict_linear: argument `x` expected last axis of size 3"):
+    with pytest.raises(ValueError, match=r"predict_linear: argument `x` expected shape \(3,\), got shape \(4,\)"):
         estimators.predict_linear(estimators.fit_least_squares(X, y), np.ones(4))
+
+
+def _badly_scaled():
+    # Three features whose scales differ by 1e6, exactly linear: y = 0.7 + 1.5 x1 - 2 x2 + 5e-7 x3.
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    X[:, 2] *= 1e6
+    return X, X @ np.array([1.5, -2.0, 5e-7]) + 0.7
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_badly_scaled_columns_match_lstsq(dtype, transform):
+    """Oracle: numpy.linalg.lstsq (which factorises float32 input in float64) and scipy.linalg.lstsq in
+    float64, on [1, X] with columns 1e6 apart.
+
+    Without equilibration the float32 SVD cut-off (eps * n * s_max) zeroed the two unit-scale
+    weights (w ~ 1e-13) and moved the intercept to 0.33; the columns are now scaled first.
+    (SciPy's own float32 gelsd, with the same cut-off, is off by 20 %: it is not the oracle here.)
+    """
+    import scipy.linalg
+
+    X, y = (a.astype(dtype) for a in _badly_scaled())
+    A = np.hstack([np.ones((30, 1), dtype), X])
+    ref = np.linalg.lstsq(A, y, rcond=None)[0]
+    ref_scipy = scipy.linalg.lstsq(A.astype(np.float64), y.astype(np.float64))[0]
+    np.testing.assert_allclose(ref_scipy, ref, **tol(dtype, composite=True))  # the two oracles agree
+    p = transform(estimators.fit_least_squares)(X, y)
+    assert p.w.dtype == dtype
+    np.testing.assert_allclose(np.concatenate([[p.b], p.w]), ref, **tol(dtype, composite=True))
+    np.testing.assert_allclose(np.concatenate([[p.b], p.w]), [0.7, 1.5, -2.0, 5e-7], **tol(dtype, composite=True))
+
+
+def test_constant_column_gets_zero_weight_after_equilibration():
+    """Edge: a constant column (0.1 in every row, inexact in binary) carries no information: weight 0, b absorbs it."""
+    X, y = _data(14, n=25, p=2)
+    Xc = np.hstack([X, np.full((25, 1), 0.1)])
+    p = estimators.fit_least_squares(Xc, y)
+    ref = estimators.fit_least_squares(X, y)
+    assert float(p.w[2]) == 0.0
+    np.testing.assert_allclose(p.w[:2], ref.w, **tol(np.float64, composite=True))
+    np.testing.assert_allclose(p.b, ref.b, **tol(np.float64, composite=True))
+
+
+def test_traced_negative_ridge_is_nan_and_checked_raises():
+    """A negative ridge strength: eagerly ValueError; traced under jit NaN params; checks.checked raises."""
+    X, y = _data(15, n=12, p=2)
+    fit = jax.jit(lambda lam: estimators.fit_least_squares(X, y, ridge=lam))
+    out = fit(-1.0)
+    assert np.all(np.isnan(np.asarray(out.w))) and np.isnan(float(out.b))
+    assert np.all(np.isfinite(np.asarray(fit(1.0).w)))
+    batched = jax.vmap(lambda lam: estimators.fit_least_squares(X, y, ridge=lam))(jnp.array([1.0, -1.0]))
+    assert np.all(np.isfinite(np.asarray(batched.w[0]))) and np.all(np.isnan(np.asarray(batched.w[1])))
+    with pytest.raises(Exception, match=r"estimators.fit_least_squares: argument `ridge` expected a value >= 0"):
+        checks.checked(fit)(-1.0)
+    with pytest.raises(ValueError, match=r"argument `ridge` expected a value >= 0, got -2.0"):
+        estimators.fit_least_squares(X, y, ridge=jnp.array(-2.0))
+
+
+def test_lists_and_numpy_are_accepted():
+    """Consistency: a nested list (and int targets) is converted as any array is: y = 1 + 2x by hand."""
+    p = estimators.fit_least_squares([[0.0], [1.0], [2.0]], [1, 3, 5])
+    np.testing.assert_allclose(p.b, 1.0, **tol(np.float64, composite=True))
+    np.testing.assert_allclose(p.w, [2.0], **tol(np.float64, composite=True))
+    np.testing.assert_allclose(estimators.predict_linear(p, [[3.0]]), [7.0], **tol(np.float64, composite=True))
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
+def test_half_precision_is_solved_in_float32(dtype):
+    """Half precision: LAPACK has none, so the fit runs in float32 and returns the input dtype (it raised before).
+
+    Oracle: the float32 fit of the same (rounded) data; tolerance: the half dtype's resolution.
+    """
+    X, y = _data(16, n=30, p=2)
+    Xh, yh = jnp.asarray(X, dtype), jnp.asarray(y, dtype)
+    p = estimators.fit_least_squares(Xh, yh, ridge=0.5)
+    assert p.w.dtype == dtype and p.b.dtype == dtype
+    ref = estimators.fit_least_squares(Xh.astype(jnp.float32), yh.astype(jnp.float32), ridge=0.5)
+    res = float(jnp.finfo(dtype).eps)
+    np.testing.assert_allclose(np.asarray(p.w, np.float32), ref.w, rtol=2 * res, atol=2 * res)
+
+
+def test_nested_fit_names_the_public_function_called():
+    """A bad keyword passed through fit_one_vs_rest is reported as fit_one_vs_rest's, not fit_least_squares'."""
+    X, y = _data(17, n=12, p=2)
+    labels = (np.arange(12) % 3).astype(np.int32)
+    with pytest.raises(ValueError, match=r"^estimators.fit_one_vs_rest: argument `ridge` expected a value >= 0"):
+        estimators.fit_one_vs_rest(X, labels, ridge=-1.0)
 
 
 # ----------------------------------------------------------------- polynomial features
@@ -275,7 +358,7 @@ def test_gd_jit_and_bad_inputs():
         estimators.fit_linear_gd(X, y, learning_rate=0.1, num_steps=0)
     with pytest.raises(TypeError, match=r"argument `X` expected a floating-point array"):
         estimators.fit_linear_gd(X.astype(np.int64), y, learning_rate=0.1, num_steps=5)
-    with pytest.raises(ValueError, match=r"argument `y` expected 10 rows"):
+    with pytest.raises(ValueError, match=r"fit_linear_gd: argument `y` expected shape \(10,\), got shape \(3,\)"):
         estimators.fit_linear_gd(X, y[:3], learning_rate=0.1, num_steps=5)
 
 

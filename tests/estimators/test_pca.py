@@ -99,6 +99,37 @@ def test_pca_constant_data_gives_nan_ratio():
     np.testing.assert_array_equal(np.asarray(r.scores), 0.0)
 
 
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
+def test_half_precision_is_factorised_in_float32(dtype):
+    """Half precision: factorised in float32 (LAPACK has none; it raised NotImplementedError), returned in the
+    input dtype. Oracle: the float32 PCA of the same rounded data, to the half dtype's resolution."""
+    X = jnp.asarray(np.random.default_rng(3).normal(size=(20, 4)), dtype)
+    r = estimators.pca(X, 2)
+    assert all(leaf.dtype == dtype for leaf in r)
+    ref = estimators.pca(X.astype(jnp.float32), 2)
+    res = float(jnp.finfo(dtype).eps)
+    np.testing.assert_allclose(np.asarray(r.explained_variance, np.float32), ref.explained_variance, rtol=4 * res)
+    a = estimators.svd_approximation(X, 2)
+    assert a.approximation.dtype == dtype
+
+
+def test_nan_and_lists(transform):
+    """A NaN in X: eagerly ValueError naming the index, NaN under jit (checked mode raises); lists are accepted."""
+    X = np.random.default_rng(4).normal(size=(6, 3))
+    np.testing.assert_allclose(
+        estimators.pca(X.tolist(), 2).explained_variance, estimators.pca(X, 2).explained_variance
+    )
+    X[2, 1] = np.nan
+    f = transform(lambda X: estimators.pca(X, 2).explained_variance)
+    if transform is jax.jit:
+        assert np.all(np.isnan(np.asarray(f(X))))
+    else:
+        with pytest.raises(
+            ValueError, match=r"estimators.pca: argument `X` expected finite values, got nan at index \(2, 1\)"
+        ):
+            f(X)
+
+
 def test_svd_approximation_worked_value():
     """Worked value: diag(3, 2, 1) at rank 1: X_1 = diag(3,0,0), error (4+1)/14, storage 1*(1+3+3) = 7."""
     X = jnp.diag(jnp.array([3.0, 2.0, 1.0]))
@@ -177,12 +208,12 @@ def test_svd_transforms_and_zero_matrix(getkey):
         (
             lambda: estimators.pca_transform(estimators.pca(jnp.eye(3), 2), jnp.ones((2, 4))),
             ValueError,
-            r"estimators.pca_transform: argument `X` expected last axis of size p=3, got shape \(2, 4\)",
+            r"estimators.pca_transform: argument `X` expected shape \(2, 3\), got shape \(2, 4\)",
         ),
         (
             lambda: estimators.pca_reconstruct(estimators.pca(jnp.eye(3), 2), jnp.ones(3)),
             ValueError,
-            r"estimators.pca_reconstruct: argument `Z` expected last axis of size m=2, got shape \(3,\)",
+            r"estimators.pca_reconstruct: argument `Z` expected shape \(2,\), got shape \(3,\)",
         ),
         (
             lambda: estimators.svd_approximation(jnp.ones((2, 5)), 3),
