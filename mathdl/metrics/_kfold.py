@@ -14,6 +14,7 @@ import numpy as np
 
 from mathdl import checks, estimators, losses
 from mathdl.checks import Text
+from mathdl.metrics._common import ensure_at_least_zero
 
 __all__ = [
     "CVResult",
@@ -67,6 +68,7 @@ def _fold_of_position(n, k):
     return np.repeat(np.arange(k), sizes)
 
 
+@checks.inputs(key="key[]")
 def kfold_masks(key: jax.Array, n: int, k: int) -> jax.Array:
     r"""Random k-fold partition of $\{0,\dots,n-1\}$ as boolean test masks.
 
@@ -88,12 +90,13 @@ def kfold_masks(key: jax.Array, n: int, k: int) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.5 (k-fold cross-validation, Fig. 2.11).
     """
-    _check_k("metrics.kfold_masks", n, k)
+    _check_k(checks.public_name(kfold_masks), n, k)
     perm = jax.random.permutation(key, n)
     fold = jnp.zeros((n,), jnp.int32).at[perm].set(jnp.asarray(_fold_of_position(n, k), jnp.int32))
     return fold[None, :] == jnp.arange(k, dtype=jnp.int32)[:, None]
 
 
+@checks.inputs(key="key[]")
 def kfold_indices(key: jax.Array, n: int, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
     r"""The folds of :func:`kfold_masks` as ``(train_indices, test_indices)`` pairs.
 
@@ -114,7 +117,7 @@ def kfold_indices(key: jax.Array, n: int, k: int) -> list[tuple[np.ndarray, np.n
     References:
       [MEDL] Ch. 2, Sec. 2.5.
     """
-    _check_k("metrics.kfold_indices", n, k)
+    _check_k(checks.public_name(kfold_indices), n, k)
     masks = np.asarray(kfold_masks(key, n, k))
     return [(np.flatnonzero(~m), np.flatnonzero(m)) for m in masks]
 
@@ -123,6 +126,7 @@ def _weighted_mean(loss, w):
     return (w @ loss) / jnp.sum(w)
 
 
+@checks.inputs(key="key[]", X="float[n *f]", y="num[n *t]")
 def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: int) -> CVResult:
     r"""k-fold cross-validation with all folds fitted in one ``vmap``.
 
@@ -136,8 +140,8 @@ def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: in
       fit: ``fit(X, y, weights) -> params``, a pure function that honours row weights
         (e.g. ``lambda X, y, w: estimators.fit_least_squares(X, y, weights=w)``).
       loss: ``loss(params, X, y) -> per-example losses``, shape ``(n,)``.
-      X: inputs, shape ``(n, ...)``.
-      y: targets, shape ``(n, ...)``.
+      X: a whole data set of inputs, shape ``(n, ...)``, floating.
+      y: targets, shape ``(n, ...)``, numeric.
       k: number of folds (static int, $2 \le k \le n$).
 
     Returns:
@@ -145,22 +149,18 @@ def cross_validate(key: jax.Array, fit: Callable, loss: Callable, X, y, *, k: in
 
     Raises:
       ValueError: if ``X`` and ``y`` have different numbers of rows, or ``k`` is invalid.
-      TypeError: if ``fit`` or ``loss`` is not callable, or ``X`` is not floating.
+      TypeError: if ``fit`` or ``loss`` is not callable, ``X`` is not floating or ``y`` not numeric.
 
     References:
       [MEDL] Ch. 2, Sec. 2.5. Oracle in tests: a Python loop over folds and
       ``sklearn.model_selection.cross_val_score`` with the same folds.
     """
-    func = "metrics.cross_validate"
+    func = checks.public_name(cross_validate)
     for name, f in (("fit", fit), ("loss", loss)):
         if not callable(f):
             checks.fail(func, name, "a callable", Text(type(f).__name__), exc=TypeError)
-    checks.check_dtype_floating(func, "X", X)
-    if np.ndim(X) < 1 or np.ndim(y) < 1 or np.shape(X)[0] != np.shape(y)[0]:
-        checks.fail(func, "y", f"{np.shape(X)[:1]} rows (the rows of `X`)", Text(f"shape {np.shape(y)}"))
-    n = np.shape(X)[0]
+    n = X.shape[0]
     _check_k(func, n, k)
-    X = jnp.asarray(X)
     test_masks = kfold_masks(key, n, k).astype(X.dtype)
 
     def one_fold(test_w):
@@ -177,6 +177,7 @@ def _squared(params, X, y):
     return losses.squared_error(estimators.predict_linear(params, X), y)
 
 
+@checks.inputs(key="key[]", X="float[n p]", y="float[n]", lambdas="float[L]")
 def cv_ridge(key: jax.Array, X, y, lambdas, *, k: int) -> CVResult:
     r"""Cross-validated mean squared error of ridge regression over a grid of $\lambda$ (one vmap).
 
@@ -185,28 +186,27 @@ def cv_ridge(key: jax.Array, X, y, lambdas, *, k: int) -> CVResult:
 
     Args:
       key: a typed PRNG key (the partition).
-      X: design matrix WITHOUT a column of ones, shape ``(n, p)``.
+      X: a whole data set, the design matrix WITHOUT a column of ones, shape ``(n, p)``.
       y: targets, shape ``(n,)``.
-      lambdas: ridge strengths $\lambda \ge 0$, shape ``(L,)``.
+      lambdas: ridge strengths $\lambda \ge 0$, shape ``(L,)`` (concrete or traced).
       k: number of folds.
 
     Returns:
-      :class:`CVResult` with arrays of shape ``(L, k)``.
+      :class:`CVResult` with arrays of shape ``(L, k)``; NaN under ``jax.jit`` when a traced
+      strength is negative (:func:`mathdl.checks.checked` raises instead).
 
     Raises:
-      ValueError: on shape mismatches, ``lambdas`` not 1-D or ``k`` invalid.
+      ValueError: on shape mismatches, ``lambdas`` not 1-D, ``k`` invalid, or (eagerly) a negative
+        strength.
       TypeError: if ``X``, ``y`` or ``lambdas`` is not floating.
 
     References:
       [MEDL] Ch. 2, Sec. 2.5 (ridge and cross-validation).
       Oracle in tests: ``cross_val_score(Ridge(alpha), cv=kfold_indices(...))``.
     """
-    func = "metrics.cv_ridge"
-    checks.check_rank(func, "X", X, 2)
-    checks.check_rank(func, "lambdas", lambdas, 1)
-    checks.check_dtype_floating(func, "lambdas", lambdas)
-    checks.check_dtype_floating(func, "y", y)
-    lambdas = jnp.asarray(lambdas)
+    func = checks.public_name(cv_ridge)
+    _check_k(func, X.shape[0], k)
+    lambdas = ensure_at_least_zero(func, "lambdas", lambdas, lambdas)  # before the fits: this name is reported
 
     def at(lam):
         fit = lambda X, y, w: estimators.fit_least_squares(X, y, ridge=lam, weights=w)
@@ -220,11 +220,21 @@ def _degree_columns(p, max_degree):
     return estimators.polynomial_degrees(p, max_degree)
 
 
+def _inputs(func: str, name: str, value, dims: dict):
+    """Spec: inputs of shape ``(n,)`` (one scalar per row) or ``(n, p)``, floating."""
+    value = checks.conform(func, name, value, "float[n *p]", dims)
+    if value.ndim > 2:
+        checks.fail(func, name, "rank 1 or 2", Text(f"shape {value.shape} (rank {value.ndim})"))
+    return value
+
+
+def _test_inputs(func: str, name: str, value, dims: dict):
+    """Spec: test inputs with the trailing shape of the training inputs, ``(m,)`` or ``(m, p)``."""
+    return checks.conform(func, name, value, "float[m *p]", dims)
+
+
 def _features(func, x, degrees):
-    if np.ndim(x) == 1:
-        x = jnp.asarray(x)[:, None]  # a scalar input per row
-    checks.check_rank(func, "x", x, (1, 2))
-    checks.check_dtype_floating(func, "x", x)
+    x = x[:, None] if x.ndim == 1 else x  # a scalar input per row
     if (
         isinstance(degrees, int | np.integer)
         or not all(isinstance(d, int | np.integer) and not isinstance(d, bool) and d >= 0 for d in degrees)
@@ -233,11 +243,12 @@ def _features(func, x, degrees):
         checks.fail(func, "degrees", "a non-empty sequence of non-negative ints", Text(repr(degrees)))
     max_degree = int(max(degrees))
     F = estimators.polynomial_features(x, max_degree)
-    col_deg = _degree_columns(np.shape(x)[1], max_degree)
+    col_deg = _degree_columns(x.shape[1], max_degree)
     masks = jnp.asarray(col_deg[None, :] <= np.asarray(degrees)[:, None], F.dtype)  # (D, M)
     return F, masks
 
 
+@checks.inputs(key="key[]", x=_inputs, y="float[n]", ridge="num[]")
 def cv_polynomial_degree(key: jax.Array, x, y, degrees: Sequence[int], *, k: int, ridge=0.0) -> CVResult:
     r"""Cross-validated mean squared error of polynomial regression for each degree (one vmap).
 
@@ -248,11 +259,11 @@ def cv_polynomial_degree(key: jax.Array, x, y, degrees: Sequence[int], *, k: int
 
     Args:
       key: a typed PRNG key (the partition).
-      x: inputs, shape ``(n,)`` (one scalar per row, the book's toy) or ``(n, p)``.
+      x: a whole data set of inputs, shape ``(n,)`` (one scalar per row, the book's toy) or ``(n, p)``.
       y: targets, shape ``(n,)``.
       degrees: polynomial degrees to compare (static ints $\ge 0$), e.g. ``range(10)``.
       k: number of folds.
-      ridge: optional ridge strength for every fit.
+      ridge: optional ridge strength $\ge 0$ for every fit (NaN results under ``jax.jit`` if negative).
 
     Returns:
       :class:`CVResult` with arrays of shape ``(len(degrees), k)``.
@@ -264,9 +275,10 @@ def cv_polynomial_degree(key: jax.Array, x, y, degrees: Sequence[int], *, k: int
     References:
       [MEDL] Ch. 2, Sec. 2.5 (polynomial fit and k-fold cross-validation, Figs. 2.9-2.11).
     """
-    func = "metrics.cv_polynomial_degree"
+    func = checks.public_name(cv_polynomial_degree)
     F, masks = _features(func, x, degrees)
-    checks.check_dtype_floating(func, "y", y)
+    _check_k(func, x.shape[0], k)
+    ridge = ensure_at_least_zero(func, "ridge", ridge, jnp.asarray(ridge))  # before the fits
 
     def at(mask):
         fit = lambda X, y, w: estimators.fit_least_squares(X * mask[None, :], y, ridge=ridge, weights=w)
@@ -276,6 +288,7 @@ def cv_polynomial_degree(key: jax.Array, x, y, degrees: Sequence[int], *, k: int
     return jax.vmap(at)(masks)
 
 
+@checks.inputs(x_train=_inputs, y_train="float[n]", x_test=_test_inputs, y_test="float[m]", ridge="num[]")
 def complexity_curve(x_train, y_train, x_test, y_test, degrees: Sequence[int], *, ridge=0.0) -> ComplexityCurve:
     r"""Train and test mean squared error of polynomial least squares against the degree (one vmap).
 
@@ -284,12 +297,12 @@ def complexity_curve(x_train, y_train, x_test, y_test, degrees: Sequence[int], *
     curve of [MEDL] Fig. 2.9-2.10.
 
     Args:
-      x_train: training inputs, shape ``(n,)`` or ``(n, p)``.
+      x_train: a whole training set of inputs, shape ``(n,)`` or ``(n, p)``, floating.
       y_train: training targets, shape ``(n,)``.
-      x_test: test inputs, same trailing shape as ``x_train``.
-      y_test: test targets.
+      x_test: test inputs, shape ``(m,)`` or ``(m, p)`` (the trailing shape of ``x_train``).
+      y_test: test targets, shape ``(m,)``.
       degrees: static non-negative ints.
-      ridge: optional ridge strength.
+      ridge: optional ridge strength $\ge 0$ (NaN results under ``jax.jit`` if negative).
 
     Returns:
       :class:`ComplexityCurve` ``(train_error, test_error)``, each of shape ``(len(degrees),)``.
@@ -301,13 +314,10 @@ def complexity_curve(x_train, y_train, x_test, y_test, degrees: Sequence[int], *
     References:
       [MEDL] Ch. 2, Sec. 2.5 (generalisation, model complexity).
     """
-    func = "metrics.complexity_curve"
+    func = checks.public_name(complexity_curve)
     F, masks = _features(func, x_train, degrees)
     G, _ = _features(func, x_test, degrees)
-    if F.shape[1] != G.shape[1]:
-        checks.fail(func, "x_test", "the same number of features as `x_train`", Text(f"shape {np.shape(x_test)}"))
-    checks.check_dtype_floating(func, "y_train", y_train)
-    checks.check_dtype_floating(func, "y_test", y_test)
+    ridge = ensure_at_least_zero(func, "ridge", ridge, jnp.asarray(ridge))  # before the fits
 
     def at(mask):
         params = estimators.fit_least_squares(F * mask[None, :], y_train, ridge=ridge)

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from mathdl import estimators, metrics
+from mathdl import checks, estimators, metrics
+from tests._tolerances import tol
 
 
 def _reg(seed=0, n=23, p=3):
@@ -117,6 +118,57 @@ def test_cross_validate_grad_wrt_targets():
     np.testing.assert_allclose(g[3], (f(y + e) - f(y - e)) / 2e-6, rtol=1e-5)
 
 
+def test_complexity_curve_badly_scaled_monomials_float32():
+    """Degree 6 on x = linspace(0, 10, 30) in float32: raw monomials up to 1e6 (train error was 0.108).
+
+    Oracle: numpy.linalg.lstsq on [1, x, ..., x^6] (it factorises in float64); the float32 fit of the
+    equilibrated design is within 1 % of its training error, also when degrees up to 9 share the features.
+    """
+    x = np.linspace(0, 10, 30)
+    y = np.sin(x)
+    A = np.vander(x, 7, increasing=True)
+    ref = np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    alone = metrics.complexity_curve(x32, y32, x32, y32, [6])
+    np.testing.assert_allclose(float(alone.train_error[0]), ref, rtol=1e-2)
+    grid = jax.jit(lambda *a: metrics.complexity_curve(*a, range(8)))(x32, y32, x32, y32)
+    np.testing.assert_allclose(float(grid.train_error[6]), ref, rtol=1e-2)
+
+
+def test_cv_ridge_traced_negative_lambda_is_nan_and_named():
+    """A negative ridge strength: eagerly refused naming cv_ridge; traced under jit the errors are NaN (it gave
+    finite errors); checks.checked raises naming cv_ridge (not fit_least_squares, which it calls)."""
+    X, y = _reg(8, n=15, p=2)
+    f = jax.jit(lambda key, lam: metrics.cv_ridge(key, X, y, lam, k=3).test_error)
+    out = np.asarray(f(jax.random.key(0), jnp.array([1.0, -1.0])))
+    assert np.all(np.isnan(out))  # one bad strength poisons the grid (one value check for the argument)
+    assert np.all(np.isfinite(np.asarray(f(jax.random.key(0), jnp.array([1.0, 0.0])))))
+    with pytest.raises(ValueError, match=r"^metrics.cv_ridge: argument `lambdas` expected values >= 0, got -1.0 at"):
+        metrics.cv_ridge(jax.random.key(0), X, y, jnp.array([1.0, -1.0]), k=3)
+    with pytest.raises(Exception, match=r"metrics.cv_ridge: argument `lambdas` expected values >= 0"):
+        checks.checked(f)(jax.random.key(0), jnp.array([1.0, -1.0]))
+
+
+def test_messages_name_the_function_called():
+    """cv_ridge's, cv_polynomial_degree's and complexity_curve's own inputs are checked under their names
+    (cv_ridge reported cross_validate or fit_least_squares before); lists are accepted."""
+    key = jax.random.key(0)  # the calls that raise do so before the key is consumed
+    X, y = _reg(9, n=12, p=2)
+    with pytest.raises(ValueError, match=r"^metrics.cv_ridge: argument `y` expected shape \(12,\)"):
+        metrics.cv_ridge(key, X, y[:-1], jnp.array([1.0]), k=3)
+    with pytest.raises(TypeError, match=r"^metrics.cv_ridge: argument `X` expected a floating-point array"):
+        metrics.cv_ridge(key, X.astype(np.int32), y, jnp.array([1.0]), k=3)
+    with pytest.raises(ValueError, match=r"^metrics.cv_ridge: argument `k` expected at most n = 12 folds"):
+        metrics.cv_ridge(key, X, y, jnp.array([1.0]), k=13)
+    with pytest.raises(ValueError, match=r"^metrics.cv_polynomial_degree: argument `ridge` expected a value >= 0"):
+        metrics.cv_polynomial_degree(key, X[:, 0], y, [1], k=3, ridge=-1.0)
+    with pytest.raises(ValueError, match=r"^metrics.complexity_curve: argument `x_test` expected shape \(12, 2\)"):
+        metrics.complexity_curve(X, y, X[:, 0], y, [1])
+    res = metrics.cv_ridge(jax.random.key(1), X.tolist(), y.tolist(), [0.5], k=3)
+    ref = metrics.cv_ridge(jax.random.key(1), X, y, jnp.array([0.5]), k=3)
+    np.testing.assert_allclose(res.test_error, ref.test_error, **tol(np.float64, composite=True))
+
+
 # ----------------------------------------------------------------- bad inputs
 def test_bad_inputs():
     """Bad input: k > n, k < 2, n = 0, mismatched rows, bad degrees, non-callable fit, 2-D lambdas."""
@@ -128,7 +180,7 @@ def test_bad_inputs():
         metrics.kfold_masks(key, 5, 1)
     with pytest.raises(ValueError, match=r"kfold_indices: argument `n` expected a positive int, got 0"):
         metrics.kfold_indices(key, 0, 2)
-    with pytest.raises(ValueError, match=r"cross_validate: argument `y` expected \(23,\) rows"):
+    with pytest.raises(ValueError, match=r"cross_validate: argument `y` expected shape \(23,\), got shape \(22,\)"):
         metrics.cross_validate(key, _ls_fit, _sq, X, y[:-1], k=3)
     with pytest.raises(TypeError, match=r"cross_validate: argument `fit` expected a callable, got str"):
         metrics.cross_validate(key, "ridge", _sq, X, y, k=3)

@@ -85,6 +85,25 @@ def test_auc_properties(seed, n):
     np.testing.assert_allclose(float(metrics.roc_auc(jnp.asarray(y), -s)), 1 - a, **tol(np.float64, composite=True))
 
 
+def test_more_than_two_classes_is_refused(transform):
+    """Labels [0, 1, 2, 1]: label 2 was counted as negative (AUC 1.0); now eagerly a ValueError, NaN under jit,
+    and checked mode raises. Another negative coding ({-1, 1}) and bool labels still work."""
+    y, s = jnp.array([0, 1, 2, 1]), jnp.array([0.1, 0.6, 0.2, 0.8])
+    if transform is jax.jit:
+        assert np.isnan(float(jax.jit(metrics.roc_auc)(y, s)))
+        fpr, tpr, thr = jax.jit(metrics.roc_curve)(y, s)
+        assert np.all(np.isnan(np.asarray(fpr))) and np.all(np.isnan(np.asarray(tpr)))
+    else:
+        with pytest.raises(ValueError, match=r"metrics.roc_auc: argument `y_true` expected two classes, pos_label=1"):
+            metrics.roc_auc(y, s)
+    with pytest.raises(checkify.JaxRuntimeError, match=r"metrics.roc_auc: argument `y_true` expected two classes"):
+        checks.checked(jax.jit(metrics.roc_auc))(y, s)
+    f = transform(metrics.roc_auc)
+    assert float(f(jnp.array([-1, 1, -1, 1]), s)) == float(f(jnp.array([0, 1, 0, 1]), s)) == 1.0
+    assert float(f(jnp.array([False, True, False, True]), s)) == 1.0
+    assert float(metrics.roc_auc([0, 1, 0, 1], [0.1, 0.6, 0.2, 0.8])) == 1.0  # lists are accepted
+
+
 def test_jit_vmap_and_dtype():
     """Transforms: jit == eager, vmap over score vectors == loop; float32 scores give float32 AUC."""
     y = jnp.array([0, 1, 1, 0, 1])
@@ -121,7 +140,7 @@ def test_one_class_and_nan_give_nan():
         (
             lambda: metrics.roc_curve(jnp.array([0, 1]), jnp.array([0.1, 0.2, 0.3])),
             ValueError,
-            r"`y_score` expected the shape of `y_true`",
+            r"roc_curve: argument `y_score` expected shape \(2,\), got shape \(3,\)",
         ),
         (
             lambda: metrics.roc_auc(jnp.zeros(0, jnp.int32), jnp.zeros(0)),
