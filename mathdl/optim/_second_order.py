@@ -10,8 +10,10 @@ Status codes (``SolverResult.status``):
 ====  ==================  ===========================================================
 code  name                meaning
 ====  ==================  ===========================================================
-0     ``CONVERGED``       $\|\nabla f\|_2 \le$ ``tol`` at a point below $f(x_0)$, or the method's
-                          round-off test (a full Newton step that moves no coordinate)
+0     ``CONVERGED``       $\|\nabla f\|_2 \le$ ``tol`` at a point below $f(x_0)$, or the round-off
+                          floor: a full (Gauss-)Newton step that moves no coordinate, or
+                          no step lowers $f$ while the model's decrease
+                          $-\tfrac12\nabla f^\top d$ is below $8\epsilon_{\text{mach}}|f|$
 1     ``MAX_ITER``        ``max_iter`` iterations without meeting the test
 2     ``NON_FINITE``      the objective or gradient became NaN/inf; ``x`` is the last finite iterate
 3     ``NO_PROGRESS``     no step decreased $f$ (for BFGS and L-BFGS: not even after a restart
@@ -184,6 +186,18 @@ def _no_loss(f_new, g_new, f, g):
     return (f_new < f) | ((f_new == f) & (jnp.linalg.norm(g_new) < jnp.linalg.norm(g)))
 
 
+def _below_rounding(f, g, d):
+    r"""Whether the local model's decrease along ``d``, $-\tfrac12 \nabla f^\top d$, is below the rounding of $f$.
+
+    $-\tfrac12 g^\top d$ is the decrease the quadratic model predicts for its full step (Newton,
+    Gauss-Newton, BFGS with $d = -Bg$). When it is under $8\epsilon_{\text{mach}}|f|$, no step can
+    show a decrease in floating point: a failed line search there is the round-off floor of $f$,
+    not a failure.
+    """
+    eps = jnp.finfo(f.dtype).eps
+    return -0.5 * (g @ d) <= 8.0 * eps * jnp.abs(f)
+
+
 def _at_round_off(z, d):
     """Whether the full step ``d`` moves no coordinate of ``z`` by more than a few units in the last place."""
     eps = jnp.finfo(z.dtype).eps
@@ -306,8 +320,9 @@ def _armijo_step(f_flat, c: _Carry, d) -> _Step:
 
     The hint is ``CONVERGED`` when the full step ``d`` is below round-off in every coordinate (the
     model's minimiser is the current point to machine precision, although rounding noise may keep
-    the gradient norm above ``tol``; no search is made then), ``NO_PROGRESS`` when no trial point
-    passes :func:`_no_loss`.
+    the gradient norm above ``tol``; no search is made then), or when no trial point passes
+    :func:`_no_loss` while the model's decrease is below the rounding of $f$
+    (:func:`_below_rounding`); ``NO_PROGRESS`` when no trial point passes otherwise.
     """
     round_off = _at_round_off(c.z, d)
     alpha, trials = _backtrack(f_flat, c.z, c.f, c.g, jnp.where(round_off, jnp.zeros_like(d), d))
@@ -317,7 +332,8 @@ def _armijo_step(f_flat, c: _Carry, d) -> _Step:
     z = jnp.where(ok, z_try, c.z)
     f = jnp.where(ok, f_try, c.f)
     g = jnp.where(ok, g_try, c.g)
-    hint = jnp.where(round_off, CONVERGED, jnp.where(ok, _RUNNING, NO_PROGRESS))
+    floor = _below_rounding(c.f, c.g, d)
+    hint = jnp.where(round_off | (~ok & floor), CONVERGED, jnp.where(ok, _RUNNING, NO_PROGRESS))
     return _Step(z, f, g, trials + 1, c.extra, hint)
 
 
@@ -340,10 +356,12 @@ def newton(
     minimum the full step is taken and convergence is quadratic. A trial point that does not lower
     $f$ is never taken (Armijo's $\le$ would accept a zero decrease at the round-off floor).
 
-    Stopping: $\|\nabla f\|_2 \le$ `tol` (absolute), or, relative to $x$, a full step $d_k$ that
-    changes no coordinate by more than $4\epsilon_{\text{mach}}|x_{k,i}|$: the quadratic model then
-    puts the minimiser at $x_k$ to machine precision, and the gradient left is rounding noise (on
-    Brown's badly scaled function it stays near $2 \times 10^{-10}$ at $x^* = (10^6, 2 \times 10^{-6})$).
+    Stopping: $\|\nabla f\|_2 \le$ `tol` (absolute), or one of two relative tests of the round-off
+    floor: a full step $d_k$ that changes no coordinate by more than $4\epsilon_{\text{mach}}|x_{k,i}|$
+    (the quadratic model then puts the minimiser at $x_k$ to machine precision, and the gradient left
+    is rounding noise: on Brown's badly scaled function it stays near $2 \times 10^{-10}$ at
+    $x^* = (10^6, 2 \times 10^{-6})$), or no trial point lowering $f$ while the Newton decrement
+    $\tfrac12 g_k^\top \tilde H_k^{-1} g_k$ is below $8\epsilon_{\text{mach}}|f(x_k)|$.
 
     Args:
       f: objective $f$, ``f(x) -> scalar``, twice differentiable.
@@ -410,9 +428,11 @@ def bfgs(f: Callable, x0, *, rescale: bool = False, max_iter: int = 200, tol: fl
       $\alpha = \min(1, 1/\|\nabla f(x_k)\|_2)$, a step of length at most 1, so a huge first gradient
       (Jennrich-Sampson's $9.4 \times 10^4$) does not throw $x_1$ where the model underflows; after
       that the first trial is $\alpha = 1$.
-    * A trial point is taken only if it lowers $f$ (module docstring); when the line search finds
-      none, $x_k$ is kept and $B$ restarts from $I$; a second failure in a row stops with
-      ``NO_PROGRESS``, returning the best iterate.
+    * A trial point is taken only if it lowers $f$ (module docstring). When the line search finds
+      none and the model's decrease $\tfrac12 \nabla f^\top B_k \nabla f$ is below the rounding of
+      $f$, that is the round-off floor: ``CONVERGED`` (the relative stop; the gradient test alone
+      can be out of reach there). Otherwise $x_k$ is kept and $B$ restarts from $I$; a second
+      failure in a row stops with ``NO_PROGRESS``, returning the best iterate.
 
     Args:
       f: objective $f$, ``f(x) -> scalar``.
@@ -449,10 +469,13 @@ def bfgs(f: Callable, x0, *, rescale: bool = False, max_iter: int = 200, tol: fl
         rho = jnp.where(curved, 1.0 / jnp.where(curved, sy, 1.0), 0.0)
         V = eye - rho * jnp.outer(s, y)
         B_new = jnp.where(curved, V @ B @ V.T + rho * jnp.outer(s, s), B)
-        # A failed line search (no trial point lowers f) restarts from B = I; a second failure in a row,
-        # along steepest descent, is NO_PROGRESS.
-        state = _BFGSState(jnp.where(ok, B_new, eye), ~ok)
-        hint = jnp.where(ok | ~fresh, _RUNNING, NO_PROGRESS)
+        # A failed line search (no trial point lowers f) is the round-off floor when the model's decrease is
+        # below the rounding of f (converged); otherwise it restarts from B = I, and a second failure in a
+        # row, along steepest descent, is NO_PROGRESS.
+        floor = ~ok & ~fresh & _below_rounding(c.f, c.g, d)
+        restart = ~ok & ~floor
+        state = _BFGSState(jnp.where(restart, eye, B_new), restart)
+        hint = jnp.where(floor, CONVERGED, jnp.where(ok | ~fresh, _RUNNING, NO_PROGRESS))
         return _Step(jnp.where(ok, z_try, c.z), jnp.where(ok, f_try, c.f), jnp.where(ok, g_try, c.g), fev, state, hint)
 
     return _solve(
@@ -511,8 +534,8 @@ def lbfgs(f: Callable, x0, *, memory: int = 10, max_iter: int = 500, tol: float 
     Safeguards, as in :func:`bfgs`: while the memory is empty (at the start, or after a restart) the
     direction is $-\nabla f$ and the first trial step is $\alpha = \min(1, 1/\|\nabla f\|_2)$ (SciPy's
     L-BFGS-B takes $1/\|\nabla f\|$ there), else $\alpha = 1$; a trial point is taken only if it lowers
-    $f$; a failed line search clears the memory, and a second failure in a row stops with
-    ``NO_PROGRESS`` at the best iterate.
+    $f$; a failed line search is ``CONVERGED`` at the round-off floor (as in :func:`bfgs`), else it
+    clears the memory, and a second failure in a row stops with ``NO_PROGRESS`` at the best iterate.
 
     Args:
       f: objective $f$, ``f(x) -> scalar``.
@@ -561,10 +584,13 @@ def lbfgs(f: Callable, x0, *, memory: int = 10, max_iter: int = 500, tol: float 
             mem.count + 1,
         )
         kept = jax.tree.map(lambda new, old: jnp.where(curved, new, old), stored, mem)
-        # A failed line search clears the memory (a restart from steepest descent); a second failure in a
-        # row is NO_PROGRESS.
-        mem = jax.tree.map(lambda k, z: jnp.where(ok, k, z), kept, init(c.z))
-        hint = jnp.where(ok | ~fresh, _RUNNING, NO_PROGRESS)
+        # A failed line search is the round-off floor when the model's decrease is below the rounding of f
+        # (converged); otherwise it clears the memory (a restart from steepest descent), and a second
+        # failure in a row is NO_PROGRESS.
+        floor = ~ok & ~fresh & _below_rounding(c.f, c.g, d)
+        restart = ~ok & ~floor
+        mem = jax.tree.map(lambda k, z: jnp.where(restart, z, k), kept, init(c.z))
+        hint = jnp.where(floor, CONVERGED, jnp.where(ok | ~fresh, _RUNNING, NO_PROGRESS))
         return _Step(jnp.where(ok, z_try, c.z), jnp.where(ok, f_try, c.f), jnp.where(ok, g_try, c.g), fev, mem, hint)
 
     return _solve("optim.lbfgs", f, x0, max_iter=max_iter, tol=tol, init_extra=init, direction_and_step=step)
