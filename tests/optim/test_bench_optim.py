@@ -11,7 +11,7 @@ CASES = [c for c in load_cases() if c.suite == "optim"]
 
 
 def test_suite_registered():
-    """Reference: issue 4 item 7 lists sgd, momentum, adam, rmsprop, adagrad and adamw."""
+    """Reference: the suite times sgd, momentum, adagrad, rmsprop, adam and adamw."""
     names = {c.name for c in CASES}
     assert names == {f"{n}_step" for n in ("sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw")}
     assert all(c.ratio_floor is not None and c.bytes(True) > 0 for c in CASES)

@@ -221,7 +221,7 @@ def test_least_squares_zero_residual_fit(solver):
 
 @pytest.mark.parametrize(("solver", "method"), [("bfgs", "BFGS"), ("lbfgs", "L-BFGS-B")])
 def test_quasi_newton_rosenbrock_vs_scipy(solver, method):
-    """Issue 4 check, oracle scipy.optimize.minimize: from (−1.2, 1) ‖∇f‖ ≤ 1e-8 in at most SciPy's
+    """Oracle scipy.optimize.minimize: from (−1.2, 1) ‖∇f‖ ≤ 1e-8 in at most SciPy's
     iterations + 20% ([MEDL] Sec. 4.6; Nocedal & Wright Ch. 6-7), and the same minimiser (1, 1)."""
     res = _solve(solver, "rosenbrock", X0_ROSEN)
     ref = _scipy_rosen(method)
@@ -233,7 +233,7 @@ def test_quasi_newton_rosenbrock_vs_scipy(solver, method):
 
 
 def test_newton_logistic_quadratic_convergence():
-    """Issue 4 check: Newton on ridge-regularised logistic regression (breast cancer) reaches
+    """Worked run: Newton on ridge-regularised logistic regression (breast cancer) reaches
     ‖∇f‖ ≤ 1e-10 in ≤ 10 iterations, with quadratic convergence; oracle SciPy trust-exact."""
     p = _logistic()
     res = _solve("newton", "logistic", p.theta0)
@@ -405,7 +405,7 @@ def test_newton_solution_derivative_is_implicit():
 
 @pytest.mark.parametrize("solver", list(F_SOLVERS))
 def test_no_retrace_per_iteration(solver):
-    """Transform contract (issue 4: no recompilation per step): tracing with max_iter = 2 and 40
+    """Transform contract (no recompilation per step): tracing with max_iter = 2 and 40
     calls f the same number of times, so iterations live inside one compiled while_loop."""
     calls = []
 
@@ -423,7 +423,7 @@ def test_no_retrace_per_iteration(solver):
 
 
 def test_newton_cg_never_forms_the_hessian():
-    """Property (issue 4: "Hessian-vector products so no Hessian is formed"): the traced program of
+    """Property (Hessian-vector products, so no Hessian is formed): the traced program of
     Newton-CG on n = 257 has no n × n array, while Newton's does."""
     n = 257
     f = lambda x: jnp.sum(x**4) + jnp.sum(x) ** 2  # noqa: E731
@@ -458,7 +458,7 @@ def test_already_converged_start(solver):
 
 
 def test_newton_indefinite_hessian_never_ascends():
-    """Issue 4 check: at (1, 0.1) f = x² − y² + y⁴/4 has an indefinite Hessian diag(2, −1.97); plain
+    """Property: at (1, 0.1) f = x² − y² + y⁴/4 has an indefinite Hessian diag(2, −1.97); plain
     Newton would step to the saddle y = 0 (an ascent in y). mathdl's Newton goes downhill every step
     and reaches a minimum (0, ±√2)."""
     f = lambda v: v[0] ** 2 - v[1] ** 2 + 0.25 * v[1] ** 4  # noqa: E731
@@ -500,7 +500,7 @@ def _poisoned_residuals_jvp(primals, tangents):
 
 @pytest.mark.parametrize("solver", ["newton", "newton_cg", "gauss_newton", "levenberg_marquardt"])
 def test_non_finite_gradient_stops_newton_type(solver):
-    """Issue 4 check: the full Newton step from (3, 3) lands where the gradient is NaN; the solver stops
+    """Edge: the full Newton step from (3, 3) lands where the gradient is NaN; the solver stops
     with NON_FINITE after that one iteration and returns the last finite iterate, never NaN."""
     fn = _ALL[solver]
     res = fn(_poisoned_residuals if solver in LS_SOLVERS else _poisoned, jnp.array([3.0, 3.0]))
@@ -513,7 +513,7 @@ def test_non_finite_gradient_stops_newton_type(solver):
 @pytest.mark.slow  # compiles BFGS and L-BFGS on a new objective
 @pytest.mark.parametrize("solver", ["bfgs", "lbfgs"])
 def test_non_finite_gradient_quasi_newton(solver):
-    """Issue 4 check: the strong-Wolfe search meets NaN slopes past x₀ = 0 and cannot cross; the solve
+    """Edge: the strong-Wolfe search meets NaN slopes past x₀ = 0 and cannot cross; the solve
     stops with NO_PROGRESS at a finite point below f(x0), never iterating on NaN or running to max_iter."""
     res = F_SOLVERS[solver](_poisoned, jnp.array([3.0, 3.0]))
     assert int(res.status) == optim.NO_PROGRESS

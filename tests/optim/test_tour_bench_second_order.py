@@ -12,7 +12,7 @@ CASES = [c for c in load_cases() if c.suite == "second_order"]
 
 
 def test_registered():
-    """Reference: the brief for issue 4 names two tour demos and four bench cases, each case with mathdl and scipy."""
+    """Reference: two Ch 4 second-order tour demos and four bench cases, each case with mathdl and scipy."""
     assert len(DEMOS) == 2 and all(d.chapter == "4" for d in DEMOS)
     names = {c.name for c in CASES}
     assert names == {"rosenbrock_bfgs", "rosenbrock_lbfgs", "rosenbrock_newton_cg", "logistic_lbfgs"}
