@@ -5,4 +5,4 @@ Keep this file a plain import list; each module's ``__all__`` is the source of t
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_first_order", "_line_search", "_problems", "_run", "_schedules", "_second_order")
+__all__ = reexport(__name__, "_first_order", "_line_search", "_mgh", "_problems", "_run", "_schedules", "_second_order")
