@@ -332,7 +332,7 @@ def test_lenet_learns_mnist_sample_small_budget():
     with jax.enable_x64(False), jax.numpy_dtype_promotion("standard"):  # as a user trains: float32, optax schedules
         ds = data.load("mnist_sample")
         (X, y), (Xte, yte) = data.split(jax.random.key(0), (ds.X.reshape(-1, 28, 28, 1), ds.y), fractions=(0.8, 0.2))
-        clf = models.image_classifier("lenet", num_classes=10, input_shape=(28, 28, 1), conv_path="im2col")
+        clf = models.image_classifier("lenet", num_classes=10, input_shape=(28, 28, 1))
         params, _ = clf.init(jax.random.key(1))
         schedule = optax.cosine_decay_schedule(3e-3, 3 * (len(y) // 32))
         res = train.fit(clf.loss, optim.adam(schedule), params, (X, y), key=jax.random.key(2), epochs=3,
