@@ -6,7 +6,9 @@ returns every intermediate activation by name, in order (for feature-map plots a
 :func:`mathdl.models.summary`, whose rows they are); the plain apply returns the logits.
 
 The names of the intermediates are paths into the parameters (``"conv1"`` is ``params.conv1``,
-``"blocks.2"`` is ``params.blocks[2]``), so a summary row can count the parameters it used.
+``"blocks.2"`` is ``params.blocks[2]``), so a summary row can count the parameters it used. The
+dicts are built in the network's order; a dict returned through ``jax.jit`` comes back with its
+keys sorted (JAX flattens dicts by key), so read the order from :func:`mathdl.models.summary`.
 ResNet and ResNeXt live in ``mathdl/models/_resnet.py``.
 """
 
