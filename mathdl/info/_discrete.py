@@ -8,9 +8,11 @@ Conventions shared by every function here:
 * Sums run over the support, as in (B.1): an entry with $p(x) = 0$ contributes exactly 0
   (the convention $0 \log 0 = 0$) and **zero gradient** with respect to both arguments.
 * $D_{\mathrm{KL}}(p\,\|\,q) = +\infty$ and $H(p, q) = +\infty$ when $p(x) > 0 = q(x)$.
-* Invalid input (a negative entry, or a sum off 1 by more than $\sqrt{\varepsilon}$ for the
-  dtype's machine epsilon) gives NaN, never a finite number; inside
+* Invalid input (a negative entry, or a sum off 1 by more than $(4 + \log_2 k)$ ulps of the
+  dtype, the sum taken in at least float32) gives NaN, never a finite number; inside
   :func:`mathdl.checks.checked` it raises instead.
+* Every function here *broadcasts*: leading axes ``(*batch, ...)`` are independent distributions
+  and nothing is reduced over them.
 * ``base`` picks the unit: $e$ (nats, the default) or 2 (bits), or any base $b > 0$,
   $b \ne 1$; the result is divided by $\log b$.
 """
@@ -21,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from mathdl import checks
+from mathdl.checks import Text
 
 __all__ = [
     "conditional_entropy",
@@ -36,22 +39,39 @@ __all__ = [
 ]
 
 
-def _as_prob(func: str, name: str, p, *, min_rank: int = 1) -> jax.Array:
-    p = jnp.asarray(p)
-    checks.check_dtype_floating(func, name, p)
-    if p.ndim < min_rank:
-        what = "a probability vector (rank >= 1)" if min_rank == 1 else "a joint table (rank >= 2)"
-        checks.fail(func, name, what, f"shape {p.shape} (rank {p.ndim})")
-    if 0 in p.shape[p.ndim - min_rank :]:
-        checks.fail(func, name, "at least one outcome per axis", f"shape {p.shape}")
-    return p
+def _probs(min_rank: int):
+    """Spec: probabilities with outcomes on the last ``min_rank`` axes (a vector, or a joint table)."""
+
+    def check(func: str, name: str, p, dims: dict) -> jax.Array:
+        p = checks.conform(func, name, p, "float[*shape]", dims)  # a second argument must have this shape
+        if p.ndim < min_rank:
+            what = "a probability vector (rank >= 1)" if min_rank == 1 else "a joint table (rank >= 2)"
+            checks.fail(func, name, what, Text(f"shape {p.shape} (rank {p.ndim})"))
+        if 0 in p.shape[p.ndim - min_rank :]:
+            checks.fail(func, name, "at least one outcome per axis", Text(f"shape {p.shape}"))
+        return p
+
+    return check
+
+
+_VECTOR, _TABLE = _probs(1), _probs(2)
+
+
+def _same_dtype(func: str, p: jax.Array, q: jax.Array) -> None:
+    if p.dtype != q.dtype:
+        checks.fail(func, "q", f"dtype {p.dtype} (the dtype of `p`)", Text(f"dtype {q.dtype}"), exc=TypeError)
 
 
 def _valid(func: str, name: str, p: jax.Array, axes: tuple[int, ...]) -> jax.Array:
     """Per-distribution validity mask; also a value check for the checked mode."""
-    tol = math.sqrt(float(jnp.finfo(p.dtype).eps))  # rounding of a normalised vector stays far below this
+    # Rounding a normalised vector to p's dtype moves its sum by <= eps/2 and a pairwise sum of k terms adds
+    # log2(k) ulps, so (4 + log2 k) ulps of p's dtype accept every normalised vector and refuse a sum of 0.92
+    # in bfloat16 (whose sqrt(eps) = 0.09 did not). The sum is taken in at least float32.
+    k = math.prod(p.shape[a] for a in axes)
+    tol = (4 + math.log2(k)) * float(jnp.finfo(p.dtype).eps)
+    ct = p.dtype if jnp.finfo(p.dtype).bits >= 32 else jnp.float32
     nonneg = jnp.all(p >= 0, axis=axes)
-    sums_to_one = jnp.abs(jnp.sum(p, axis=axes) - 1) <= tol
+    sums_to_one = jnp.abs(jnp.sum(p.astype(ct), axis=axes) - 1) <= tol
     ok = nonneg & sums_to_one  # NaN entries make both comparisons false
     checks.value_check(
         ok, f"{func}: argument `{name}` expected non-negative probabilities summing to 1 (within {tol:.1e})"
@@ -83,6 +103,7 @@ def _plogp_over(p: jax.Array, q: jax.Array) -> jax.Array:
     return jnp.where(support, jnp.where(both, term, jnp.inf), 0)
 
 
+@checks.inputs(p=_VECTOR)
 def entropy(p: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Shannon entropy of a discrete distribution (MEDL eq. B.3).
 
@@ -110,9 +131,8 @@ def entropy(p: jax.Array, *, base: float | None = None) -> jax.Array:
       >>> entropy(jnp.array([0.5, 0.5]), base=2)
       Array(1., dtype=float32)
     """
-    func = "info.entropy"
+    func = checks.public_name(entropy)
     scale = _log_base(func, base)
-    p = _as_prob(func, "p", p)
     ok = _valid(func, "p", p, (-1,))
     support = p > 0
     # "0.0 - sum" rather than "-sum": a point mass then gives +0.0, not -0.0.
@@ -120,6 +140,7 @@ def entropy(p: jax.Array, *, base: float | None = None) -> jax.Array:
     return jnp.where(ok, h / scale, jnp.nan)
 
 
+@checks.inputs(p=_VECTOR, q=_VECTOR)
 def cross_entropy(p: jax.Array, q: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Cross entropy of `q` relative to `p` (MEDL eq. B.2).
 
@@ -149,9 +170,9 @@ def cross_entropy(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
       >>> cross_entropy(jnp.array([1.0, 0.0]), jnp.array([0.5, 0.5]))
       Array(0.6931472, dtype=float32)
     """
-    func = "info.cross_entropy"
+    func = checks.public_name(cross_entropy)
     scale = _log_base(func, base)
-    p, q = _pair(func, p, q)
+    _same_dtype(func, p, q)
     ok = _valid(func, "p", p, (-1,)) & _valid(func, "q", q, (-1,))
     support = p > 0
     both = support & (q > 0)
@@ -159,16 +180,7 @@ def cross_entropy(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
     return jnp.where(ok, jnp.sum(terms, axis=-1) / scale, jnp.nan)
 
 
-def _pair(func: str, p, q) -> tuple[jax.Array, jax.Array]:
-    p = _as_prob(func, "p", p)
-    q = jnp.asarray(q)
-    checks.check_dtype_floating(func, "q", q)
-    checks.check_same_shape(func, "p", p, "q", q)
-    if p.dtype != q.dtype:
-        checks.fail(func, "q", f"dtype {p.dtype} (the dtype of `p`)", f"dtype {q.dtype}", exc=TypeError)
-    return p, q
-
-
+@checks.inputs(p=_VECTOR, q=_VECTOR)
 def kl_divergence(p: jax.Array, q: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Kullback-Leibler divergence (relative entropy) of discrete distributions (MEDL eq. B.1).
 
@@ -199,13 +211,14 @@ def kl_divergence(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
       >>> kl_divergence(jnp.array([0.5, 0.5]), jnp.array([1.0, 0.0]))
       Array(inf, dtype=float32)
     """
-    func = "info.kl_divergence"
+    func = checks.public_name(kl_divergence)
     scale = _log_base(func, base)
-    p, q = _pair(func, p, q)
+    _same_dtype(func, p, q)
     ok = _valid(func, "p", p, (-1,)) & _valid(func, "q", q, (-1,))
     return jnp.where(ok, jnp.sum(_plogp_over(p, q), axis=-1) / scale, jnp.nan)
 
 
+@checks.inputs(p=_VECTOR, q=_VECTOR)
 def js_divergence(p: jax.Array, q: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Jensen-Shannon divergence (MEDL eq. B.7).
 
@@ -236,20 +249,16 @@ def js_divergence(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
       >>> js_divergence(jnp.array([1.0, 0.0]), jnp.array([0.0, 1.0]), base=2)
       Array(1., dtype=float32)
     """
-    func = "info.js_divergence"
+    func = checks.public_name(js_divergence)
     scale = _log_base(func, base)
-    p, q = _pair(func, p, q)
+    _same_dtype(func, p, q)
     ok = _valid(func, "p", p, (-1,)) & _valid(func, "q", q, (-1,))
     m = 0.5 * (p + q)
     jsd = 0.5 * jnp.sum(_plogp_over(p, m), axis=-1) + 0.5 * jnp.sum(_plogp_over(q, m), axis=-1)
     return jnp.where(ok, jsd / scale, jnp.nan)
 
 
-def _joint(func: str, p_xy) -> tuple[jax.Array, jax.Array]:
-    p_xy = _as_prob(func, "p_xy", p_xy, min_rank=2)
-    return p_xy, _valid(func, "p_xy", p_xy, (-2, -1))
-
-
+@checks.inputs(p_xy=_TABLE)
 def joint_entropy(p_xy: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Joint entropy of a pair of discrete random variables from their joint table.
 
@@ -276,14 +285,15 @@ def joint_entropy(p_xy: jax.Array, *, base: float | None = None) -> jax.Array:
       >>> joint_entropy(jnp.full((2, 2), 0.25), base=2)
       Array(2., dtype=float32)
     """
-    func = "info.joint_entropy"
+    func = checks.public_name(joint_entropy)
     scale = _log_base(func, base)
-    p_xy, ok = _joint(func, p_xy)
+    ok = _valid(func, "p_xy", p_xy, (-2, -1))
     support = p_xy > 0
     h = 0.0 - jnp.sum(jnp.where(support, p_xy, 0) * _safe_log(p_xy, support), axis=(-2, -1))
     return jnp.where(ok, h / scale, jnp.nan)
 
 
+@checks.inputs(p_xy=_TABLE)
 def conditional_entropy(p_xy: jax.Array, *, given: str = "x", base: float | None = None) -> jax.Array:
     r"""Conditional entropy from a joint table: $H(Y \mid X)$ (default) or $H(X \mid Y)$.
 
@@ -311,10 +321,10 @@ def conditional_entropy(p_xy: jax.Array, *, given: str = "x", base: float | None
       >>> conditional_entropy(jnp.array([[0.5, 0.0], [0.0, 0.5]]))
       Array(0., dtype=float32)
     """
-    func = "info.conditional_entropy"
+    func = checks.public_name(conditional_entropy)
     checks.check_choice(func, "given", given, ("x", "y"))
     scale = _log_base(func, base)
-    p_xy, ok = _joint(func, p_xy)
+    ok = _valid(func, "p_xy", p_xy, (-2, -1))
     marg = jnp.sum(p_xy, axis=-1, keepdims=True) if given == "x" else jnp.sum(p_xy, axis=-2, keepdims=True)
     support = p_xy > 0  # implies marg > 0
     log_ratio = _safe_log(p_xy, support) - _safe_log(marg, support)
@@ -322,6 +332,7 @@ def conditional_entropy(p_xy: jax.Array, *, given: str = "x", base: float | None
     return jnp.where(ok, h / scale, jnp.nan)
 
 
+@checks.inputs(p_xy=_TABLE)
 def mutual_information(p_xy: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Mutual information of two discrete random variables from their joint table.
 
@@ -352,9 +363,9 @@ def mutual_information(p_xy: jax.Array, *, base: float | None = None) -> jax.Arr
       >>> mutual_information(jnp.array([[0.5, 0.0], [0.0, 0.5]]), base=2)
       Array(1., dtype=float32)
     """
-    func = "info.mutual_information"
+    func = checks.public_name(mutual_information)
     scale = _log_base(func, base)
-    p_xy, ok = _joint(func, p_xy)
+    ok = _valid(func, "p_xy", p_xy, (-2, -1))
     p_x = jnp.sum(p_xy, axis=-1, keepdims=True)
     p_y = jnp.sum(p_xy, axis=-2, keepdims=True)
     support = p_xy > 0  # implies both marginals > 0
@@ -363,6 +374,7 @@ def mutual_information(p_xy: jax.Array, *, base: float | None = None) -> jax.Arr
     return jnp.where(ok, mi / scale, jnp.nan)
 
 
+@checks.inputs(p_xy=_TABLE)
 def pointwise_mutual_information(p_xy: jax.Array, *, base: float | None = None) -> jax.Array:
     r"""Pointwise mutual information of every cell of a joint table.
 
@@ -391,9 +403,9 @@ def pointwise_mutual_information(p_xy: jax.Array, *, base: float | None = None) 
       Array([[0.6931472,      -inf],
              [     -inf, 0.6931472]], dtype=float32)
     """
-    func = "info.pointwise_mutual_information"
+    func = checks.public_name(pointwise_mutual_information)
     scale = _log_base(func, base)
-    p_xy, ok = _joint(func, p_xy)
+    ok = _valid(func, "p_xy", p_xy, (-2, -1))
     p_x = jnp.sum(p_xy, axis=-1, keepdims=True)
     p_y = jnp.sum(p_xy, axis=-2, keepdims=True)
     margs = (p_x > 0) & (p_y > 0)
@@ -403,6 +415,7 @@ def pointwise_mutual_information(p_xy: jax.Array, *, base: float | None = None) 
     return jnp.where(ok[..., None, None], pmi / scale, jnp.nan)
 
 
+@checks.inputs(p=_VECTOR)
 def perplexity(p: jax.Array) -> jax.Array:
     r"""Perplexity of a discrete distribution: the exponential of its entropy.
 
@@ -430,14 +443,13 @@ def perplexity(p: jax.Array) -> jax.Array:
       >>> perplexity(jnp.full((4,), 0.25))
       Array(4., dtype=float32)
     """
-    func = "info.perplexity"
-    p = _as_prob(func, "p", p)
-    ok = _valid(func, "p", p, (-1,))
+    ok = _valid(checks.public_name(perplexity), "p", p, (-1,))
     support = p > 0
     h = 0.0 - jnp.sum(jnp.where(support, p, 0) * _safe_log(p, support), axis=-1)
     return jnp.where(ok, jnp.exp(h), jnp.nan)
 
 
+@checks.inputs(log_probs="float[*shape]")
 def sequence_perplexity(log_probs: jax.Array) -> jax.Array:
     r"""Perplexity of a model on a sequence from the log-probabilities of the observed tokens.
 
@@ -466,11 +478,10 @@ def sequence_perplexity(log_probs: jax.Array) -> jax.Array:
       >>> sequence_perplexity(jnp.log(jnp.full((3,), 0.25)))
       Array(4., dtype=float32)
     """
-    func = "info.sequence_perplexity"
-    lp = jnp.asarray(log_probs)
-    checks.check_dtype_floating(func, "log_probs", lp)
+    func = checks.public_name(sequence_perplexity)
+    lp = log_probs
     if lp.ndim < 1 or lp.shape[-1] == 0:
-        checks.fail(func, "log_probs", "shape (*batch, T) with T >= 1", f"shape {lp.shape}")
+        checks.fail(func, "log_probs", "shape (*batch, T) with T >= 1", Text(f"shape {lp.shape}"))
     ok = jnp.all(lp <= 0, axis=-1)
     checks.value_check(ok, f"{func}: argument `log_probs` expected log-probabilities <= 0")
     return jnp.where(ok, jnp.exp(-jnp.mean(lp, axis=-1)), jnp.nan)

@@ -6,17 +6,25 @@ r"""Appendix B kernels: the Gaussian KL divergence in the two forms deep learnin
   under ``jax.jit``; ``jax`` is the same formula written by hand with ``jnp.exp``;
   ``torch`` is ``torch.distributions.kl_divergence`` of ``Normal`` laws summed over the latent axis.
 * ``gaussian_kl_full``: eq. (B.9) between two full-covariance Gaussians for a batch of $b$
-  pairs in dimension $m$ (two Cholesky factorisations and a triangular solve with $m$
+  pairs in dimension $m$ (two Cholesky factorisations and a triangular solve with $m + 1$
   right-hand sides per pair, about $\tfrac53 m^3$ FLOPs). ``mathdl`` is
   ``jax.vmap(mathdl.info.gaussian_kl)`` under ``jax.jit`` (it also checks symmetry and
   positive definiteness, to return NaN rather than a wrong number); ``jax`` is the same
-  Cholesky algorithm by hand without those checks; ``torch`` is
-  ``torch.distributions.kl_divergence`` of batched ``MultivariateNormal`` laws.
+  algorithm by hand without those checks: both covariances in ONE ``jnp.linalg.cholesky`` call,
+  then forward substitution in a ``fori_loop``; ``torch`` is ``torch.distributions.kl_divergence``
+  of batched ``MultivariateNormal`` laws.
+
+  Why not ``jax.scipy.linalg.solve_triangular`` in the ``jax`` column: on 2 CPU cores (jaxlib
+  0.10.2) the vmapped program with two batched LAPACK calls (two factorisations, or a
+  factorisation and a batched ``trsm``) stalled for minutes at random calls (3 runs of 150 calls
+  each stalled after 35-96 calls; ``mathdl``'s form completed all of them), and XLA's CPU
+  triangular solve with a matrix right-hand side took about 20 ms for one 32 x 32 system. See
+  benchmarks/README.md, "Known problem".
 """
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.linalg import solve_triangular
+from jax import lax
 
 from mathdl.bench._registry import register_case
 
@@ -90,13 +98,19 @@ def gaussian_kl_full(quick: bool):
     S1 = A1 @ jnp.swapaxes(A1, -1, -2) + eye
     S2 = A2 @ jnp.swapaxes(A2, -1, -2) + eye
 
+    def solve_lower(L, B):  # L^{-1} B by forward substitution, one row per step
+        cols = jnp.arange(L.shape[0])
+
+        def row(i, X):
+            return X.at[i].set((B[i] - jnp.where(cols < i, L[i], 0.0) @ X) / L[i, i])
+
+        return lax.fori_loop(0, L.shape[0], row, jnp.zeros_like(B))
+
     def kl_by_hand(mu1, S1, mu2, S2):
-        L1 = jnp.linalg.cholesky(S1)
-        L2 = jnp.linalg.cholesky(S2)
-        z = solve_triangular(L2, mu1 - mu2, lower=True)
-        M = solve_triangular(L2, L1, lower=True)
+        L1, L2 = jnp.linalg.cholesky(jnp.stack([S1, S2]))  # one call (see the module docstring)
+        ZA = solve_lower(L2, jnp.concatenate([(mu1 - mu2)[:, None], L1], axis=1))  # [z, L2^{-1} L1]
         logdet = 2 * (jnp.sum(jnp.log(jnp.diagonal(L2))) - jnp.sum(jnp.log(jnp.diagonal(L1))))
-        return 0.5 * (z @ z - m + jnp.sum(M * M) + logdet)
+        return 0.5 * (jnp.sum(ZA * ZA) - m + logdet)
 
     f_mathdl = jax.jit(jax.vmap(info.gaussian_kl))
     f_jax = jax.jit(jax.vmap(kl_by_hand))
