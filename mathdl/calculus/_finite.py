@@ -14,7 +14,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from mathdl import checks
-from mathdl.calculus._common import check_scalar_output
+from mathdl.calculus._common import check_scalar_output, function, point
 
 __all__ = [
     "GradCheckError",
@@ -47,7 +47,8 @@ def default_step(dtype) -> float:
       [MEDL] App. A, Sec. A.2; Nocedal & Wright, *Numerical Optimization* (2006), Sec. 8.1.
     """
     if not jnp.issubdtype(dtype, jnp.floating):
-        checks.fail("calculus.default_step", "dtype", "a floating dtype", f"dtype {np.dtype(dtype)}", exc=TypeError)
+        func = checks.public_name(default_step)
+        checks.fail(func, "dtype", "a floating dtype", checks.Text(f"dtype {np.dtype(dtype)}"), exc=TypeError)
     return float(jnp.finfo(dtype).eps) ** (1.0 / 3.0)
 
 
@@ -60,6 +61,7 @@ def _steps(func: str, x: jax.Array, step: float | None) -> jax.Array:
     return jnp.full(x.shape, step, dtype=x.dtype)
 
 
+@checks.inputs(f=function, x=point)
 def finite_difference_jacobian(
     f: Callable[[jax.Array], jax.Array], x: jax.Array, *, step: float | None = None
 ) -> jax.Array:
@@ -92,12 +94,7 @@ def finite_difference_jacobian(
       Array([[2., 0.],
              [0., 4.]], dtype=float32)
     """
-    func = "calculus.finite_difference_jacobian"
-    if not callable(f):
-        checks.fail(func, "f", "a callable", type(f).__name__, exc=TypeError)
-    x = jnp.asarray(x)
-    checks.check_dtype_floating(func, "x", x)
-    h = _steps(func, x, step).reshape(-1)
+    h = _steps(checks.public_name(finite_difference_jacobian), x, step).reshape(-1)
     n = h.shape[0]
     # Round the step so that (x + h) - x is exactly representable (a classic trick that
     # removes the error of the step itself from the quotient).
@@ -114,6 +111,7 @@ def finite_difference_jacobian(
     return J.reshape(out_shape + x.shape)
 
 
+@checks.inputs(f=function, x=point)
 def finite_difference_gradient(
     f: Callable[[jax.Array], jax.Array], x: jax.Array, *, step: float | None = None
 ) -> jax.Array:
@@ -143,12 +141,10 @@ def finite_difference_gradient(
       >>> finite_difference_gradient(lambda x: (x**2).sum(), jnp.array([1.0, 2.0]))  # doctest: +SKIP
       Array([2., 4.], dtype=float32)
     """
-    func = "calculus.finite_difference_gradient"
-    if not callable(f):
-        checks.fail(func, "f", "a callable", type(f).__name__, exc=TypeError)
-    x = jnp.asarray(x)
-    checks.check_dtype_floating(func, "x", x)
+    func = checks.public_name(finite_difference_gradient)
     check_scalar_output(func, f, x)
+    if step is not None:
+        checks.check_positive(func, "step", step)
     return finite_difference_jacobian(f, x, step=step)
 
 
@@ -179,6 +175,7 @@ class GradCheckError(AssertionError):
 _CHECK_TOL = {np.dtype("float64"): (1e-6, 1e-8), np.dtype("float32"): (2e-2, 2e-3), np.dtype("float16"): (1e-1, 5e-2)}
 
 
+@checks.inputs(f=function)
 def check_grad(
     f: Callable[..., jax.Array],
     *args: Any,
@@ -228,9 +225,7 @@ def check_grad(
       >>> check_grad(lambda w: jnp.sum(jnp.sin(w)), jnp.array([0.1, 0.2])).ok  # doctest: +SKIP
       True
     """
-    func = "calculus.check_grad"
-    if not callable(f):
-        checks.fail(func, "f", "a callable", type(f).__name__, exc=TypeError)
+    func = checks.public_name(check_grad)
     if not isinstance(argnums, int) or not 0 <= argnums < len(args):
         checks.fail(func, "argnums", f"an int in [0, {len(args)})", argnums)
     theta, unravel = ravel_pytree(args[argnums])

@@ -10,19 +10,13 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from mathdl.calculus._common import check_callable, check_like, check_point, check_scalar_output
+from mathdl import checks
+from mathdl.calculus._common import check_scalar_output, function, like, point
 
 __all__ = ["taylor1", "taylor2"]
 
 
-def _check(func: str, f, x0, x):
-    check_callable(func, f)
-    x0 = check_point(func, x0, "x0")
-    x = check_like(func, "x0", x0, "x", x)
-    check_scalar_output(func, f, x0)
-    return x0, x
-
-
+@checks.inputs(f=function, x0=point, x=like)
 def taylor1(f: Callable[[jax.Array], jax.Array], x0: jax.Array, x: jax.Array) -> jax.Array:
     r"""First-order (linear) Taylor model of a scalar function, evaluated at `x`.
 
@@ -50,11 +44,12 @@ def taylor1(f: Callable[[jax.Array], jax.Array], x0: jax.Array, x: jax.Array) ->
       >>> taylor1(lambda x: (x**2).sum(), jnp.array([1.0]), jnp.array([1.5]))
       Array(2., dtype=float32)
     """
-    x0, x = _check("calculus.taylor1", f, x0, x)
+    check_scalar_output(checks.public_name(taylor1), f, x0)
     f0, df = jax.jvp(f, (x0,), (x - x0,))  # f(x0) and grad f(x0)^T (x - x0) in one forward pass
     return f0 + df
 
 
+@checks.inputs(f=function, x0=point, x=like)
 def taylor2(f: Callable[[jax.Array], jax.Array], x0: jax.Array, x: jax.Array) -> jax.Array:
     r"""Second-order (quadratic) Taylor model of a scalar function, evaluated at `x`.
 
@@ -85,7 +80,7 @@ def taylor2(f: Callable[[jax.Array], jax.Array], x0: jax.Array, x: jax.Array) ->
       >>> taylor2(lambda x: (x**3).sum(), jnp.array([1.0]), jnp.array([2.0]))
       Array(7., dtype=float32)
     """
-    x0, x = _check("calculus.taylor2", f, x0, x)
+    check_scalar_output(checks.public_name(taylor2), f, x0)
     d = x - x0
     f0 = f(x0)
     g, Hd = jax.jvp(jax.grad(f), (x0,), (d,))  # g = grad f(x0), Hd = Hessian(x0) @ d

@@ -13,7 +13,6 @@ from mathdl import calculus
 from tests._oracles import need
 from tests._tolerances import tol
 
-TRANSFORMS = [lambda f: f, jax.jit]
 X = np.array([0.3, -1.2, 2.0])
 XJ = jnp.asarray(X)
 F64 = tol(np.float64)
@@ -182,7 +181,6 @@ def test_chain_rule_vs_jacobian_of_composition():
 # ---------------------------------------------------------------- transforms
 
 
-@pytest.mark.parametrize("transform", TRANSFORMS)
 def test_jit_equals_eager(transform):
     """jit == eager for every derivative function (f closed over, static)."""
     x = XJ
@@ -323,12 +321,12 @@ def test_cosine_similarity_zero_vector_is_nan():
         (lambda: calculus.jacobian(f_vec, jnp.array([True, False])), TypeError, r"jacobian: argument `x` expected a"),
         (lambda: calculus.hessian(lambda x: x[:1], XJ), ValueError, r"hessian: argument `f` expected a scalar"),
         (lambda: calculus.hessian(f_scalar, jnp.array([True])), TypeError, r"hessian: argument `x` expected a"),
-        (lambda: calculus.hvp(f_scalar, XJ, jnp.ones(2)), ValueError, r"argument `v` expected the shape"),
+        (lambda: calculus.hvp(f_scalar, XJ, jnp.ones(2)), ValueError, r"argument `v` expected shape \(3,\), got"),
         (lambda: calculus.hvp(f_scalar, XJ, jnp.ones(3, jnp.float32)), TypeError, r"`v` expected dtype float64"),
         (lambda: calculus.hvp(f_vec, XJ, jnp.ones(3)), ValueError, r"hvp: argument `f` expected a scalar"),
         (lambda: calculus.hvp(f_scalar, jnp.arange(3), jnp.ones(3)), TypeError, r"calculus.hvp: argument `x`"),
         (lambda: calculus.hvp([], XJ, jnp.ones(3)), TypeError, r"calculus.hvp: argument `f`"),
-        (lambda: calculus.directional_derivative(f_scalar, XJ, jnp.ones(4)), ValueError, r"`v` expected the"),
+        (lambda: calculus.directional_derivative(f_scalar, XJ, jnp.ones(4)), ValueError, r"`v` expected shape \(3,\)"),
         (lambda: calculus.directional_derivative(f_scalar, XJ, jnp.ones(3, jnp.int32)), TypeError, r"`v`"),
         (lambda: calculus.directional_derivative(f_scalar, jnp.arange(3), jnp.ones(3)), TypeError, r"argument `x`"),
         (lambda: calculus.directional_derivative(3, XJ, jnp.ones(3)), TypeError, r"argument `f`"),
@@ -339,7 +337,7 @@ def test_cosine_similarity_zero_vector_is_nan():
         (lambda: calculus.chain_rule([f_vec], jnp.ones((3, 3))), ValueError, r"`x` expected rank 1"),
         (lambda: calculus.chain_rule([lambda x: jnp.outer(x, x)], XJ), ValueError, r"`fs\[0\]` expected a"),
         (lambda: calculus.chain_rule([f_vec], jnp.arange(3)), TypeError, r"calculus.chain_rule: argument `x`"),
-        (lambda: calculus.cosine_similarity(jnp.ones(3), jnp.ones(4)), ValueError, r"`v` expected the shape"),
+        (lambda: calculus.cosine_similarity(jnp.ones(3), jnp.ones(4)), ValueError, r"`v` expected shape \(3,\)"),
         (lambda: calculus.cosine_similarity(jnp.array(1.0), jnp.array(1.0)), ValueError, r"`u` expected rank >= 1"),
         (
             lambda: calculus.cosine_similarity(jnp.ones(3, jnp.int32), jnp.ones(3)),
@@ -362,3 +360,10 @@ def test_nan_input_propagates():
     assert np.isnan(calculus.gradient(f_scalar, x)).any()
     assert np.isnan(calculus.hvp(f_scalar, x, jnp.ones(3))).any()
     assert np.isnan(calculus.cosine_similarity(x, jnp.ones(3)))
+
+
+def test_lists_are_accepted():
+    """Python lists are array-likes: the gradient of x1^2 + x2^2 at [1, 2] is [2, 4] (worked value)."""
+    np.testing.assert_allclose(calculus.gradient(lambda x: jnp.sum(x**2), [1.0, 2.0]), [2.0, 4.0], **F64)
+    np.testing.assert_allclose(calculus.hvp(lambda x: jnp.sum(x**3), [1.0, 2.0], [1.0, 0.0]), [6.0, 0.0], **F64)
+    np.testing.assert_allclose(calculus.cosine_similarity([1.0, 0.0], [0.0, 1.0]), 0.0, **F64)
