@@ -19,6 +19,7 @@ where the first rows hold no pixel centre until the triangle is a pixel wide (up
 pixels).
 """
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -91,6 +92,18 @@ def _draw_one(key, size, max_objects, lo, hi, dtype):
     return boxes, labels, mask
 
 
+# One compiled program per configuration (all static): an eager call compiles once instead of once per
+# operation, which halves the time of a first call. Under an outer jit this is an ordinary nested call.
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7))
+def _draw_all(key, n, size, max_objects, lo, hi, noise, dtype):
+    k_draw, k_noise = jax.random.split(key)
+    draw = jax.vmap(lambda k: _draw_one(k, size, max_objects, lo, hi, dtype))
+    boxes, labels, masks = draw(jax.random.split(k_draw, n))
+    images = (masks > 0).astype(dtype)[..., None]
+    images = images + jnp.asarray(noise, dtype) * jax.random.normal(k_noise, images.shape, dtype)
+    return images, boxes, labels, masks
+
+
 def shapes(
     key: jax.Array,
     n: int,
@@ -127,7 +140,7 @@ def shapes(
       ``(n, size, size)``.
 
     Raises:
-      TypeError: if a count is not an int or ``dtype`` is not floating.
+      TypeError: if ``key`` is not a typed PRNG key, a count is not an int, or ``dtype`` is not floating.
       ValueError: if ``n < 1``, ``size < 8``, ``max_objects < 1``, ``noise < 0``, or the extents
         are not ``0 < min_extent <= max_extent <= size``.
 
@@ -136,6 +149,7 @@ def shapes(
       boxes) and Sec. 14.9 (semantic segmentation).
     """
     func = checks.public_name(shapes)
+    key = checks.conform(func, "key", key, "key[]")
     n = _int(func, "n", n, 1)
     size = _int(func, "size", size, 8)
     max_objects = _int(func, "max_objects", max_objects, 1)
@@ -150,9 +164,5 @@ def shapes(
             checks.fail(func, name, "a real number", Text(type(value).__name__), exc=TypeError)
     if not 0 < lo <= hi <= size:
         checks.fail(func, "max_extent", f"0 < min_extent <= max_extent <= size = {size}", Text(f"({lo}, {hi})"))
-    k_draw, k_noise = jax.random.split(key)
-    draw = jax.vmap(lambda k: _draw_one(k, size, max_objects, float(lo), float(hi), dtype))
-    boxes, labels, masks = draw(jax.random.split(k_draw, n))
-    images = (masks > 0).astype(dtype)[..., None]
-    images = images + jnp.asarray(noise, dtype) * jax.random.normal(k_noise, images.shape, dtype)
+    images, boxes, labels, masks = _draw_all(key, n, size, max_objects, float(lo), float(hi), float(noise), dtype)
     return Shapes(images, boxes, labels, masks, len(SHAPE_CLASSES))

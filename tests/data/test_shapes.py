@@ -14,6 +14,7 @@ def multi():
 
 
 def test_shapes_and_dtypes(multi):
+    """Worked value: the shapes and dtypes of every field, for several and for one object."""
     chex_shapes = {
         "images": (24, 16, 16, 1),
         "boxes": (24, 3, 4),
@@ -30,6 +31,7 @@ def test_shapes_and_dtypes(multi):
 
 
 def test_same_key_same_data_and_keys_differ():
+    """Property: the same key draws the same data set; another key another."""
     a = data.shapes(jax.random.key(3), 4, size=16)
     b = data.shapes(jax.random.key(3), 4, size=16)
     c = data.shapes(jax.random.key(4), 4, size=16)
@@ -39,8 +41,9 @@ def test_same_key_same_data_and_keys_differ():
 
 
 def test_geometry(multi):
-    """Boxes lie inside the image with x1 <= x2, y1 <= y2; empty slots are label -1 and box 0; the first slot is always
-    used; without noise the image is exactly the foreground of the mask; mask labels are 0 or 1 + a class present."""
+    """Property: boxes lie inside the image with x1 <= x2, y1 <= y2; empty slots are label -1 and box 0; the first slot
+    is always used; without noise the image is exactly the foreground of the mask; mask labels are 0 or 1 + a class
+    present."""
     boxes, labels, masks = np.asarray(multi.boxes), np.asarray(multi.labels), np.asarray(multi.masks)
     present = labels >= 0
     assert present[:, 0].all()
@@ -53,9 +56,9 @@ def test_geometry(multi):
 
 
 def test_single_object_mask_fits_its_box():
-    """One object per image: every mask pixel's centre lies in the box, and the mask's tight pixel box is within one
-    pixel of it (1 + h/w at a triangle's apex, which is thinner than a pixel there); the mask label is 1 + the
-    class; a rectangle fills its pixel box, a disc about pi/4 of it, a triangle about 1/2."""
+    """Property: one object per image: every mask pixel's centre lies in the box, and the mask's tight pixel box is
+    within one pixel of it (1 + h/w at a triangle's apex, which is thinner than a pixel there); the mask label is 1 +
+    the class; a rectangle fills its pixel box, a disc about pi/4 of it, a triangle about 1/2."""
     ds = data.shapes(jax.random.key(5), 40, size=24, min_extent=8.0, max_extent=12.0, noise=0.0)
     for box, (c,), m in zip(np.asarray(ds.boxes[:, 0]), np.asarray(ds.labels), np.asarray(ds.masks), strict=True):
         rows, cols = np.nonzero(m)
@@ -73,7 +76,8 @@ def test_single_object_mask_fits_its_box():
 
 
 def test_noise_and_classes_drawn():
-    ds = data.shapes(jax.random.key(6), 300, size=16, noise=0.5)
+    """Property: the pixel noise has the requested standard deviation and the three classes are drawn about equally."""
+    ds = data.shapes(jax.random.key(6), 300, size=8, noise=0.5)
     resid = np.asarray(ds.images[..., 0]) - (np.asarray(ds.masks) > 0)
     assert abs(resid.std() - 0.5) < 0.02
     counts = np.bincount(np.asarray(ds.labels[:, 0]), minlength=3)
@@ -81,6 +85,7 @@ def test_noise_and_classes_drawn():
 
 
 def test_jit_and_bad_input():
+    """Bad input: the generator runs under jit; bad counts, extents, noise and dtypes are refused."""
     ds = jax.jit(lambda k: data.shapes(k, 3, size=8))(jax.random.key(7))
     assert ds.images.shape == (3, 8, 8, 1)
     with pytest.raises(ValueError, match=r"data.shapes: argument `n` expected a value >= 1, got 0."):
@@ -93,5 +98,7 @@ def test_jit_and_bad_input():
         data.shapes(jax.random.key(0), 2, size=16, min_extent=10.0, max_extent=8.0)
     with pytest.raises(ValueError, match="argument `noise` expected a value >= 0"):
         data.shapes(jax.random.key(0), 2, noise=-1.0)
+    with pytest.raises(TypeError, match=r"data.shapes: argument `key` expected a typed PRNG key .*jax.random.key"):
+        data.shapes(jax.random.PRNGKey(0), 2)
     with pytest.raises(TypeError, match="argument `dtype` expected a floating dtype"):
         data.shapes(jax.random.key(0), 2, dtype=jnp.int32)

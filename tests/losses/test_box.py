@@ -16,7 +16,7 @@ R = np.array([-3.0, -1.0, -0.4, 0.0, 0.25, 0.999, 1.5, 7.0])
 
 
 def test_worked_values():
-    """By hand (beta = 1): r = 0.5 -> 0.5 * 0.25 = 0.125; r = 2 -> 2 - 0.5 = 1.5. beta = 2: r = 1 -> 0.25,
+    """Worked value: by hand (beta = 1): r = 0.5 -> 0.5 * 0.25 = 0.125; r = 2 -> 2 - 0.5 = 1.5. beta = 2: r = 1 -> 0.25,
     r = -3 -> 3 - 1 = 2. The box loss of offsets (1, -2, 0.5, 0) against 0 is 0.5 + 1.5 + 0.125 + 0 = 2.125."""
     z = jnp.zeros(2)
     np.testing.assert_allclose(losses.smooth_l1(jnp.array([0.5, 2.0]), z), [0.125, 1.5], **tol(np.float64))
@@ -45,7 +45,7 @@ def test_equals_huber_over_delta():
 
 
 def test_transforms_and_gradient(transform):
-    """jit/vmap agree; the derivative is clip(r / beta, -1, 1); the box loss broadcasts over *batch."""
+    """Transforms: jit/vmap agree; the derivative is clip(r / beta, -1, 1); the box loss broadcasts over *batch."""
     r = jnp.asarray(R)
     f = transform(lambda a: losses.smooth_l1(a, jnp.zeros_like(a), beta=1.5))
     np.testing.assert_allclose(f(r), losses.smooth_l1(r, jnp.zeros_like(r), beta=1.5), **tol(np.float64))
@@ -58,7 +58,8 @@ def test_transforms_and_gradient(transform):
 
 
 def test_check_grads_order_2():
-    """Second order away from |r| = beta (where the second derivative jumps from 1/beta to 0), at r = 0 included."""
+    """Transforms: second order away from |r| = beta (where the second derivative jumps from 1/beta to 0), at r = 0
+    included."""
     a = jnp.array([0.0, 0.3, -0.6, 2.0, -4.0, 1.2, 0.1, -0.2])
     y = jnp.zeros(8)
     check_grads(jax.jit(lambda u: losses.smooth_l1(u, y).sum()), (a,), order=2, modes=["rev"])
@@ -69,13 +70,16 @@ def test_check_grads_order_2():
 
 @given(st.floats(-50, 50), st.floats(0.01, 10))
 def test_properties(r, beta):
-    """0 <= smooth_L1 <= |r| and <= r^2 / (2 beta); positive away from 0 (|r| > 1e-100: r^2 does not underflow)."""
+    """Property: 0 <= smooth_L1 <= |r| and <= r^2 / (2 beta); positive away from 0 (|r| > 1e-100: r^2 does not
+    underflow)."""
     v = float(losses.smooth_l1(jnp.array([r]), jnp.zeros(1), beta=beta)[0])
     assert 0 <= v <= abs(r) + 1e-12 and v <= r * r / (2 * beta) + 1e-12
     assert v > 0 or abs(r) <= 1e-100
 
 
 def test_bad_input():
+    """Bad input: shapes, dtypes, margins and flags are refused with the standard message (a value check poisons under
+    jit)."""
     z4 = jnp.zeros(4)
     with pytest.raises(ValueError, match=r"losses.smooth_l1: argument `y` expected shape \(3,\), got shape \(4,\)"):
         losses.smooth_l1(jnp.zeros(3), z4)

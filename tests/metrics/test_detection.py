@@ -61,9 +61,9 @@ def kept(result):
 
 
 def test_box_iou_worked_values():
-    """By hand (float64): [0,0,2,2] vs [1,1,3,3]: intersection 1, union 4 + 4 - 1 = 7 -> 1/7; identical -> 1;
-    [0,0,4,4] contains [1,1,3,3]: 4/16; [0,0,2,2] contains the unit box [1,0,2,1]: 1/4;
-    touching edges ([0,0,1,1] vs [1,0,2,1]) -> 0; disjoint -> 0."""
+    """Worked value: by hand (float64): [0,0,2,2] vs [1,1,3,3]: intersection 1, union 4 + 4 - 1 = 7 -> 1/7; identical ->
+    1; [0,0,4,4] contains [1,1,3,3]: 4/16; [0,0,2,2] contains the unit box [1,0,2,1]: 1/4; touching edges ([0,0,1,1]
+    vs [1,0,2,1]) -> 0; disjoint -> 0."""
     a = jnp.array([[0.0, 0, 2, 2], [0, 0, 4, 4], [0, 0, 1, 1]])
     b = jnp.array([[1.0, 1, 3, 3], [0, 0, 2, 2], [1, 0, 2, 1], [10, 10, 11, 12]])
     want = np.array(
@@ -78,7 +78,7 @@ def test_box_iou_worked_values():
 
 
 def test_zero_area_boxes_have_the_documented_value():
-    """A point box is allowed (x1 = x2); a zero union gives IoU 0 (torchvision gives NaN); a point inside a box
+    """Edge: A point box is allowed (x1 = x2); a zero union gives IoU 0 (torchvision gives NaN); a point inside a box
     has intersection 0, so IoU 0."""
     p = jnp.array([[1.0, 1.0, 1.0, 1.0]])
     np.testing.assert_array_equal(metrics.box_iou(p, p), [[0.0]])
@@ -86,8 +86,8 @@ def test_zero_area_boxes_have_the_documented_value():
 
 
 def test_nms_worked_example():
-    """Scores 0.9, 0.95, 0.3, 0.8: box 1 (best) suppresses box 0 (IoU 0.9 > 0.5); box 2 is far away; box 3 overlaps
-    box 1 by 1/7 < 0.5 and is kept. Order: by decreasing score, then -1 in the unused slots."""
+    """Worked value: scores 0.9, 0.95, 0.3, 0.8: box 1 (best) suppresses box 0 (IoU 0.9 > 0.5); box 2 is far away; box 3
+    overlaps box 1 by 1/7 < 0.5 and is kept. Order: by decreasing score, then -1 in the unused slots."""
     boxes = jnp.array([[0.0, 0, 2, 2], [0.2, 0, 2, 2], [5, 5, 6, 6], [1.2, 1, 3.2, 3]])
     scores = jnp.array([0.9, 0.95, 0.3, 0.8])
     r = metrics.nms(boxes, scores, iou_threshold=0.5)
@@ -103,7 +103,7 @@ def test_nms_worked_example():
 
 
 def test_nms_edge_cases():
-    """No boxes: all slots empty. NaN scores are never kept. A threshold of 1 keeps every box (IoU > 1 never)."""
+    """Edge: no boxes: all slots empty. NaN scores are never kept. A threshold of 1 keeps every box (IoU > 1 never)."""
     r = metrics.nms(jnp.zeros((0, 4)), jnp.zeros((0,)), max_output=3)
     np.testing.assert_array_equal(r.indices, [-1, -1, -1])
     boxes = jnp.array([[0.0, 0, 2, 2], [0, 0, 2, 2], [4, 4, 5, 5]])
@@ -113,8 +113,9 @@ def test_nms_edge_cases():
 
 
 def test_mask_iou_and_dice_worked_values():
-    """Rows 0-1 against rows 1-2 of a 4x4 grid: |P| = |T| = 8, |P ∩ T| = 4, |P ∪ T| = 12: IoU 1/3, Dice 8/16 = 1/2.
-    Soft masks: p = 0.5 everywhere on 2 pixels, t = 1 there: IoU = 1/(1 + 2 - 1) = 1/2, Dice = 2/3. Empty-empty: 1."""
+    """Worked value: rows 0-1 against rows 1-2 of a 4x4 grid: |P| = |T| = 8, |P ∩ T| = 4, |P ∪ T| = 12: IoU 1/3, Dice
+    8/16 = 1/2. Soft masks: p = 0.5 everywhere on 2 pixels, t = 1 there: IoU = 1/(1 + 2 - 1) = 1/2, Dice = 2/3.
+    Empty-empty: 1."""
     P = jnp.zeros((4, 4), bool).at[:2].set(True)
     T = jnp.zeros((4, 4), bool).at[1:3].set(True)
     np.testing.assert_allclose(metrics.mask_iou(P, T), 1 / 3, **tol(np.float64))
@@ -132,6 +133,7 @@ def test_mask_iou_and_dice_worked_values():
 
 
 def test_box_iou_against_numpy_loop():
+    """Oracle: a NumPy double loop over the pairs (7 x 5 random boxes)."""
     rng = np.random.default_rng(0)
     a, b = random_boxes(rng, 7), random_boxes(rng, 5)
     np.testing.assert_allclose(metrics.box_iou(jnp.asarray(a), jnp.asarray(b)), iou_loop(a, b), **tol(np.float64))
@@ -182,6 +184,7 @@ def test_dice_equals_f1_of_pixels():
 
 
 def test_box_iou_jit_vmap_grad(transform):
+    """Transforms: jit equals the NumPy oracle; vmap over two box sets equals each (and IoU is shift-invariant)."""
     rng = np.random.default_rng(3)
     a, b = jnp.asarray(random_boxes(rng, 4)), jnp.asarray(random_boxes(rng, 3))
     np.testing.assert_allclose(
@@ -192,14 +195,15 @@ def test_box_iou_jit_vmap_grad(transform):
 
 
 def test_box_iou_check_grads():
-    """IoU is a smooth rational function of the corners where boxes overlap generically: order-2 check."""
+    """Transforms: IoU is a smooth rational function of the corners where boxes overlap generically: order-2 check."""
     a = jnp.array([[0.0, 0.0, 2.0, 3.0]])
     b = jnp.array([[1.0, 0.5, 3.5, 2.5]])
     check_grads(jax.jit(lambda p, q: metrics.box_iou(p, q)[0, 0]), (a, b), order=2, modes=["rev"])
 
 
 def test_nms_jit_vmap_no_retrace():
-    """NMS compiles once for a fixed N and max_output (a static int), and runs under vmap (a batch of images)."""
+    """Transforms: NMS compiles once for a fixed N and max_output (a static int), and runs under vmap (a batch of
+    images)."""
     rng = np.random.default_rng(4)
     boxes = jnp.asarray(np.stack([random_boxes(rng, 12) for _ in range(3)]))
     scores = jnp.asarray(rng.uniform(size=(3, 12)))
@@ -223,7 +227,7 @@ def NMS(batched, i):  # noqa: N802 - one row of a batched NMSResult
 
 
 def test_mask_metrics_broadcast_and_grad(transform):
-    """Per image over ``*batch``; the soft Dice is differentiable (the Dice loss)."""
+    """Transforms: per image over ``*batch``; the soft Dice is differentiable (the Dice loss)."""
     rng = np.random.default_rng(5)
     P, T = jnp.asarray(rng.uniform(size=(2, 3, 5, 5))), jnp.asarray(rng.integers(0, 2, (2, 3, 5, 5)))
     d = transform(metrics.dice_coefficient)(P, T)
@@ -241,7 +245,8 @@ seeds = st.integers(0, 2**31 - 1)
 
 @given(seeds)
 def test_box_iou_properties(seed):
-    """Symmetric, in [0, 1], 1 on the diagonal for boxes of positive area, invariant to a common shift and scale."""
+    """Property: symmetric, in [0, 1], 1 on the diagonal for boxes of positive area, invariant to a common shift and
+    scale."""
     rng = np.random.default_rng(seed)
     a, b = jnp.asarray(random_boxes(rng, 6)), jnp.asarray(random_boxes(rng, 6))
     ab, ba = metrics.box_iou(a, b), metrics.box_iou(b, a)
@@ -254,8 +259,8 @@ def test_box_iou_properties(seed):
 
 @given(seeds, st.sampled_from([0.2, 0.5, 0.8]))
 def test_nms_properties(seed, thr):
-    """No kept pair overlaps by more than the threshold; every dropped box overlaps a kept box of higher score by
-    more than it (greedy NMS is maximal); kept boxes come in decreasing score."""
+    """Property: no kept pair overlaps by more than the threshold; every dropped box overlaps a kept box of higher score
+    by more than it (greedy NMS is maximal); kept boxes come in decreasing score."""
     rng = np.random.default_rng(seed)
     boxes, scores = random_boxes(rng, 16, size=10.0), rng.uniform(size=16)
     r = metrics.nms(jnp.asarray(boxes), jnp.asarray(scores), iou_threshold=thr)
@@ -270,7 +275,7 @@ def test_nms_properties(seed, thr):
 
 @given(seeds)
 def test_dice_iou_relation(seed):
-    """On 0/1 masks Dice = 2 IoU / (1 + IoU); both lie in [0, 1] and are symmetric."""
+    """Property: on 0/1 masks Dice = 2 IoU / (1 + IoU); both lie in [0, 1] and are symmetric."""
     rng = np.random.default_rng(seed)
     P, T = jnp.asarray(rng.integers(0, 2, (4, 6, 6))), jnp.asarray(rng.integers(0, 2, (4, 6, 6)))
     iou, dice = metrics.mask_iou(P, T), metrics.dice_coefficient(P, T)
@@ -286,6 +291,8 @@ GOOD = jnp.array([[0.0, 0.0, 1.0, 1.0]])
 
 
 def test_inverted_boxes_refused_eagerly_with_the_box():
+    """Bad input: a box with x2 < x1 (or y2 < y1, or a NaN corner) is refused eagerly, the message naming the argument,
+    the box and its index."""
     msg = "metrics.box_iou: argument `boxes_a` expected boxes (x1, y1, x2, y2) with finite corners, x1 <= x2 and "
     with pytest.raises(ValueError, match=r"got \[3\.0, 1\.0, 1\.0, 2\.0\] at index 1\.") as info:
         metrics.box_iou(BAD, GOOD)
@@ -299,7 +306,8 @@ def test_inverted_boxes_refused_eagerly_with_the_box():
 
 
 def test_inverted_boxes_poison_under_jit_and_raise_in_checked_mode():
-    """Under jit: the IoU is NaN, NMS returns -1 / False in every slot (never a finite wrong answer); checked raises."""
+    """Bad input: under jit: the IoU is NaN, NMS returns -1 / False in every slot (never a finite wrong answer); checked
+    raises."""
     assert np.all(np.isnan(jax.jit(metrics.box_iou)(BAD, GOOD)))
     r = jax.jit(metrics.nms)(BAD, jnp.array([0.5, 0.4]))
     np.testing.assert_array_equal(r.indices, [-1, -1])
@@ -309,6 +317,7 @@ def test_inverted_boxes_poison_under_jit_and_raise_in_checked_mode():
 
 
 def test_static_problems_are_refused():
+    """Bad input: wrong shapes, dtypes, thresholds and counts are refused with the standard message."""
     with pytest.raises(ValueError, match=r"argument `boxes_a` expected shape \(4, 4\)|expected rank 2|shape"):
         metrics.box_iou(jnp.zeros((4, 3)), GOOD)
     with pytest.raises(TypeError, match="argument `boxes_a` expected a floating-point array"):

@@ -37,7 +37,7 @@ def random_boxes(rng, n):
 
 
 def test_worked_values():
-    """[1, 2, 5, 8] has centre (3, 5), size 4 x 6. Box [2, 2, 6, 10] (centre (4, 6), 4 x 8) against anchor
+    """Worked value: [1, 2, 5, 8] has centre (3, 5), size 4 x 6. Box [2, 2, 6, 10] (centre (4, 6), 4 x 8) against anchor
     [0, 0, 4, 4] (centre (2, 2), 4 x 4): t = ((4 - 2)/4, (6 - 2)/4, log 1, log 2) = (0.5, 1, 0, log 2)."""
     np.testing.assert_allclose(models.box_to_center(jnp.array([1.0, 2, 5, 8])), [3, 5, 4, 6], **tol(np.float64))
     np.testing.assert_allclose(models.center_to_box(jnp.array([3.0, 5, 4, 6])), [1, 2, 5, 8], **tol(np.float64))
@@ -48,6 +48,7 @@ def test_worked_values():
 
 
 def test_encode_against_numpy():
+    """Oracle: the parametrisation written out in NumPy."""
     rng = np.random.default_rng(0)
     b, a = random_boxes(rng, 9), random_boxes(rng, 9)
     got = models.encode_boxes(jnp.asarray(b), jnp.asarray(a))
@@ -56,8 +57,8 @@ def test_encode_against_numpy():
 
 @given(st.integers(0, 2**31 - 1))
 def test_round_trips(seed):
-    """decode(encode(b, a), a) = b and center_to_box(box_to_center(b)) = b; the encoding is invariant to a common
-    shift and scale of box and anchor (what makes it a good regression target)."""
+    """Property: decode(encode(b, a), a) = b and center_to_box(box_to_center(b)) = b; the encoding is invariant to a
+    common shift and scale of box and anchor (what makes it a good regression target)."""
     rng = np.random.default_rng(seed)
     b, a = jnp.asarray(random_boxes(rng, 5)), jnp.asarray(random_boxes(rng, 5))
     t = models.encode_boxes(b, a)
@@ -67,6 +68,7 @@ def test_round_trips(seed):
 
 
 def test_encodings_transforms(transform):
+    """Transforms: jit equals eager and the encodings broadcast over *batch."""
     rng = np.random.default_rng(1)
     b, a = jnp.asarray(random_boxes(rng, 6).reshape(2, 3, 4)), jnp.asarray(random_boxes(rng, 6).reshape(2, 3, 4))
     t = transform(models.encode_boxes)(b, a)
@@ -75,7 +77,7 @@ def test_encodings_transforms(transform):
 
 
 def test_encodings_check_grads():
-    """Both maps are smooth for boxes of positive size: order-2 checks (reverse mode)."""
+    """Transforms: both maps are smooth for boxes of positive size: order-2 checks (reverse mode)."""
     rng = np.random.default_rng(2)
     b, a = jnp.asarray(random_boxes(rng, 2)), jnp.asarray(random_boxes(rng, 2))
     check_grads(jax.jit(lambda u, v: jnp.sum(models.encode_boxes(u, v) ** 2)), (b, a), order=2, modes=["rev"])
@@ -83,7 +85,7 @@ def test_encodings_check_grads():
 
 
 def test_bad_boxes():
-    """A box of zero width has no log-width: refused eagerly (naming the argument), NaN under jit."""
+    """Bad input: A box of zero width has no log-width: refused eagerly (naming the argument), NaN under jit."""
     zero = jnp.array([1.0, 1.0, 1.0, 3.0])
     anchor = jnp.array([0.0, 0.0, 2.0, 2.0])
     with pytest.raises(ValueError, match=r"models.encode_boxes: argument `boxes` expected boxes .* x1 < x2"):
@@ -103,7 +105,7 @@ def test_bad_boxes():
 
 
 def test_anchor_grid_worked_values():
-    """A 4 x 4 image, a 2 x 2 grid, side 2: cell centres (1, 1), (3, 1), (1, 3), (3, 3), row by row.
+    """Worked value: A 4 x 4 image, a 2 x 2 grid, side 2: cell centres (1, 1), (3, 1), (1, 3), (3, 3), row by row.
     Ratio 4 (w / h) at side 2: w = 2 * 2 = 4, h = 2 / 2 = 1."""
     a = models.anchor_grid(4, 2, sizes=(2.0,))
     np.testing.assert_allclose(a, [[0, 0, 2, 2], [2, 0, 4, 2], [0, 2, 2, 4], [2, 2, 4, 4]], **tol(np.float64))
@@ -116,6 +118,7 @@ def test_anchor_grid_worked_values():
 
 
 def test_anchor_grid_bad_input():
+    """Bad input: sizes and grid shapes are checked."""
     with pytest.raises(ValueError, match="models.anchor_grid: argument `sizes` expected positive finite numbers"):
         models.anchor_grid(8, 2, sizes=(0.0,))
     with pytest.raises(ValueError, match="argument `feature_shape` expected a positive int or a pair"):
@@ -128,11 +131,13 @@ def test_anchor_grid_bad_input():
 @pytest.fixture(scope="module")
 def toy():
     ds = data.shapes(jax.random.key(0), 96, size=16, noise=0.05)
-    params = models.init_localizer(jax.random.key(1), (16, 16, 1), 3, widths=(4, 8), hidden=32)
+    init = jax.jit(models.init_localizer, static_argnums=(1, 2), static_argnames=("widths", "hidden"))  # one compile
+    params = init(jax.random.key(1), (16, 16, 1), 3, widths=(4, 8), hidden=32)
     return ds, params
 
 
 def test_localizer_shapes_and_transforms(toy, transform):
+    """Transforms: output shapes, the box is the decoded offsets, jit and vmap agree with eager."""
     ds, params = toy
     out = transform(models.localizer)(params, ds.images[0])
     assert out.box.shape == (4,) and out.offsets.shape == (4,) and out.logits.shape == (3,)
@@ -144,8 +149,8 @@ def test_localizer_shapes_and_transforms(toy, transform):
 
 
 def test_localization_loss_worked_and_grad(toy):
-    """The loss is cross-entropy plus box_weight times the smooth-L1 box loss of the encoded target; gradients are
-    finite."""
+    """Worked value: the loss is cross-entropy plus box_weight times the smooth-L1 box loss of the encoded target;
+    gradients are finite."""
     ds, params = toy
     x, b, y = ds.images[0], ds.boxes[0, 0], ds.labels[0, 0]
     out = models.localizer(params, x)
@@ -158,6 +163,8 @@ def test_localization_loss_worked_and_grad(toy):
 
 
 def test_localizer_one_image_rule(toy):
+    """Bad input: a batch is refused with a vmap hint; an image of another size, and a size not divisible by 2^L, are
+    refused."""
     ds, params = toy
     with pytest.raises(ValueError, match=r"models.localizer: argument `x` expected one image .* use jax.vmap"):
         models.localizer(params, ds.images[:2])
@@ -172,6 +179,7 @@ def _mean_iou(params, ds):
     return float(jnp.mean(jax.vmap(lambda p, t: metrics.box_iou(p[None], t[None])[0, 0])(out.box, ds.boxes[:, 0])))
 
 
+@pytest.mark.slow  # a short training run: 10-30 s on 2 shared cores, most of it compiling
 def test_training_through_fit_raises_the_iou(toy):
     """Property: a few epochs of train.fit on the shapes lower the loss and raise the mean IoU on held-out images
     well above the start (the head starts near the whole-image anchor)."""
@@ -200,6 +208,7 @@ def test_training_through_fit_raises_the_iou(toy):
 
 
 def test_checked_mode_raises_on_a_bad_target(toy):
+    """Bad input: a target box with x2 < x1 raises inside checks.checked(jax.jit(...))."""
     ds, params = toy
     bad = jnp.array([3.0, 3.0, 1.0, 5.0])
     f = checks.checked(jax.jit(models.localization_loss))

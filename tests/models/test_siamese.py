@@ -9,13 +9,18 @@ import pytest
 from mathdl import data, losses, models, optim, train
 from tests._tolerances import tol
 
+# init under jit: one compile instead of one per eager random draw
+init = jax.jit(models.init_embedding_net, static_argnums=(1, 2), static_argnames=("widths", "dtype"))
+
 
 @pytest.fixture(scope="module")
 def net():
-    return models.init_embedding_net(jax.random.key(0), (8, 8, 1), 4, widths=(4, 8))
+    return init(jax.random.key(0), (8, 8, 1), 4, widths=(4, 8))
 
 
 def test_shapes_norm_and_transforms(net, transform):
+    """Transforms: shape (d,), unit norm, normalize=False is the raw map, vmap equals eager; the parameter count by
+    hand."""
     x = jnp.asarray(np.random.default_rng(0).normal(size=(3, 8, 8, 1)))
     z = transform(models.embedding_net)(net, x[0])
     assert z.shape == (4,)
@@ -28,6 +33,7 @@ def test_shapes_norm_and_transforms(net, transform):
 
 
 def test_one_image_rule(net):
+    """Bad input: a batch, another image size, a non-bool flag and a size not divisible by 2^L are refused."""
     with pytest.raises(ValueError, match=r"models.embedding_net: argument `x` expected one image .* use jax.vmap"):
         models.embedding_net(net, jnp.zeros((2, 8, 8, 1)))
     with pytest.raises(ValueError, match="argument `x` expected an image of the shape the parameters were built for"):
@@ -40,6 +46,7 @@ def test_one_image_rule(net):
         models.init_embedding_net(jax.random.key(0), (6, 8, 1), 4, widths=(4, 8))
 
 
+@pytest.mark.slow  # a short training run: 10-30 s on 2 shared cores, most of it compiling
 def test_triplet_training_separates_digit_classes():
     """Property: 6 epochs of train.fit with the batch-hard triplet loss on 600 digits lower the held-out triplet
     loss and raise 1-nearest-neighbour accuracy in the embedding well above the untrained network's."""
@@ -48,7 +55,7 @@ def test_triplet_training_separates_digit_classes():
     y = jnp.asarray(ds.y[:600])
     k_split, k_init, k_fit = jax.random.split(jax.random.key(1), 3)
     (Xtr, ytr), (Xte, yte) = data.split(k_split, (X, y), fractions=(0.7, 0.3))
-    params = models.init_embedding_net(k_init, (8, 8, 1), 8, widths=(16, 32), dtype=jnp.float32)
+    params = init(k_init, (8, 8, 1), 8, widths=(16, 32), dtype=jnp.float32)
     embed = jax.jit(jax.vmap(models.embedding_net, in_axes=(None, 0)))
 
     def loss_fn(p, batch, key):
