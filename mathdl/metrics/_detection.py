@@ -185,7 +185,9 @@ def nms(
         order.
       iou_threshold: $\tau \in [0, 1]$; a box with $\mathrm{IoU} > \tau$ against a kept box is
         suppressed (a float or a traced scalar).
-      max_output: number of output slots (a static int, default $N$); boxes beyond it are dropped.
+      max_output: number of output slots (a static Python int, default $N$); boxes beyond it are
+        dropped. Under ``jax.jit`` bind it statically: ``jax.jit(functools.partial(nms,
+        max_output=10))`` or ``jax.jit(nms, static_argnames="max_output")``.
       score_threshold: if given, boxes with score $\le$ it are never kept (a float or a scalar).
       labels: optional class labels, shape ``(N,)`` int; boxes of different classes never
         suppress each other.
