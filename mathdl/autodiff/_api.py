@@ -266,7 +266,7 @@ def jvp(f: Callable[..., Any], xs: Sequence[float], tangents: Sequence[float]):
     References:
       [MEDL] Ch. 4, Sec. 4.4 (forward mode). Oracle in tests: ``jax.jvp``.
     """
-    func = "autodiff.jvp"
+    func = checks.public_name(jvp)
     _check_f(func, f)
     xs = _check_xs(func, xs)
     tangents = _check_xs(func, tangents, "tangents")
@@ -299,7 +299,7 @@ def vjp(f: Callable[..., Any], xs: Sequence[float], cotangents: float | Sequence
     References:
       [MEDL] Ch. 4, Sec. 4.4 (reverse mode, backpropagation). Oracle in tests: ``jax.vjp``.
     """
-    func = "autodiff.vjp"
+    func = checks.public_name(vjp)
     _check_f(func, f)
     xs = _check_xs(func, xs)
     tape, vars_, seq, scalar = _record(f, xs, func)
@@ -390,7 +390,7 @@ def jacobian(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "reverse
     References:
       [MEDL] Ch. 4, Sec. 4.4. Oracle in tests: ``jax.jacfwd`` / ``jax.jacrev``.
     """
-    return _jacobian("autodiff.jacobian", f, xs, mode)[1]
+    return _jacobian(checks.public_name(jacobian), f, xs, mode)[1]
 
 
 def value_and_grad(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "reverse"):
@@ -412,7 +412,7 @@ def value_and_grad(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "r
     References:
       [MEDL] Ch. 4, Sec. 4.4. Oracle in tests: ``jax.value_and_grad``.
     """
-    return _value_and_grad("autodiff.value_and_grad", f, xs, mode)
+    return _value_and_grad(checks.public_name(value_and_grad), f, xs, mode)
 
 
 def _value_and_grad(func: str, f, xs, mode):
@@ -449,7 +449,7 @@ def grad(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "reverse") -
     References:
       [MEDL] Ch. 4, Sec. 4.4 (automatic differentiation). Oracle in tests: ``jax.grad``.
     """
-    return _value_and_grad("autodiff.grad", f, xs, mode)[1]
+    return _value_and_grad(checks.public_name(grad), f, xs, mode)[1]
 
 
 def count_ops(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "reverse") -> OpCounts:
@@ -475,7 +475,7 @@ def count_ops(f: Callable[..., Any], xs: Sequence[float], *, mode: str = "revers
     References:
       [MEDL] Ch. 4, Sec. 4.4 (cost of forward and reverse mode).
     """
-    return _jacobian("autodiff.count_ops", f, xs, mode)[3]
+    return _jacobian(checks.public_name(count_ops), f, xs, mode)[3]
 
 
 # ------------------------------------------------------------------------------ the graph
@@ -557,7 +557,7 @@ def trace(f: Callable[..., Any], xs: Sequence[float], *, names: Sequence[str] | 
     References:
       [MEDL] Ch. 4, Sec. 4.4 (computational graphs).
     """
-    func = "autodiff.trace"
+    func = checks.public_name(trace)
     _check_f(func, f)
     xs = _check_xs(func, xs)
     if names is None:

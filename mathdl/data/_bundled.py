@@ -7,6 +7,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from mathdl import checks
+
 __all__ = ["Dataset", "load", "DATASETS"]
 
 
@@ -87,7 +89,7 @@ def load(name: str) -> Dataset:
         "diabetes": datasets.load_diabetes,
     }
     if name not in loaders:
-        raise ValueError(f"data.load: argument `name` expected one of {list(DATASETS)}, got {name!r}.")
+        checks.fail(checks.public_name(load), "name", f"one of {list(DATASETS)}", name)
     raw = loaders[name]()
     X = np.asarray(raw.data, dtype=np.float32)
     if name == "digits":

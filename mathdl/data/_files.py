@@ -136,7 +136,7 @@ def load_mnist(dir=None, *, kind: str = "train", flatten: bool = False) -> Datas
     References:
       [MEDL] Ch. 1-2 (MNIST); LeCun et al., "The MNIST database" (IDX format).
     """
-    return _load_idx_pair("data.load_mnist", dir, "mnist", kind, flatten, "mnist")
+    return _load_idx_pair(checks.public_name(load_mnist), dir, "mnist", kind, flatten, "mnist")
 
 
 def load_fashion_mnist(dir=None, *, kind: str = "train", flatten: bool = False) -> Dataset:
@@ -158,7 +158,7 @@ def load_fashion_mnist(dir=None, *, kind: str = "train", flatten: bool = False) 
     References:
       Xiao, Rasul & Vollgraf (2017), Fashion-MNIST; [MEDL] Ch. 1.
     """
-    return _load_idx_pair("data.load_fashion_mnist", dir, "fashion_mnist", kind, flatten, "fashion_mnist")
+    return _load_idx_pair(checks.public_name(load_fashion_mnist), dir, "fashion_mnist", kind, flatten, "fashion_mnist")
 
 
 def load_cifar10(dir=None, *, kind: str = "train", flatten: bool = False) -> Dataset:
@@ -188,7 +188,7 @@ def load_cifar10(dir=None, *, kind: str = "train", flatten: bool = False) -> Dat
       Krizhevsky (2009), "Learning multiple layers of features from tiny images" (binary
       version); [MEDL] Ch. 6.
     """
-    func = "data.load_cifar10"
+    func = checks.public_name(load_cifar10)
     checks.check_choice(func, "kind", kind, tuple(_CIFAR_FILES))
     roots = _roots(func, dir, "cifar-10-batches-bin")
     paths = [_find(func, roots, name, gz=False) for name in _CIFAR_FILES[kind]]

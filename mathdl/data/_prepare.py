@@ -59,7 +59,7 @@ def validate(X, y=None, *, num_classes: int | None = None) -> None:
     References:
       docs/architecture.md, "Checks" (loaders validate eagerly).
     """
-    func = "data.validate"
+    func = checks.public_name(validate)
     if isinstance(X, jax.core.Tracer) or isinstance(y, jax.core.Tracer):
         checks.fail(
             func, "X", "concrete arrays (validate runs eagerly, outside jit)", Text("a traced value"), exc=TypeError
@@ -105,6 +105,7 @@ def validate(X, y=None, *, num_classes: int | None = None) -> None:
         checks.fail(func, "y", f"labels in {{0, ..., {num_classes - 1}}}", Text(f"{yn[i]} at index {i}"))
 
 
+@checks.inputs(key="key[]")
 def split(key: jax.Array, data, *, fractions=(0.6, 0.2, 0.2)):
     r"""Shuffle with ``key`` and cut into parts (train / validation / test by default).
 
@@ -113,7 +114,7 @@ def split(key: jax.Array, data, *, fractions=(0.6, 0.2, 0.2)):
     $\lfloor\cdot\rceil$ rounds to nearest, so the sizes add up to $n$ exactly.
 
     Args:
-      key: PRNG key for the permutation.
+      key: a typed PRNG key for the permutation.
       data: a :class:`Dataset`, or a pytree of arrays (NumPy or JAX) sharing the leading
         dimension $n$, e.g. ``(X, y)``.
       fractions: positive fractions summing to 1 (within 1e-9), one per part.
@@ -129,7 +130,7 @@ def split(key: jax.Array, data, *, fractions=(0.6, 0.2, 0.2)):
     References:
       [MEDL] Ch. 2, Sec. 2.5 (train, validation and test sets).
     """
-    func = "data.split"
+    func = checks.public_name(split)
     fr = tuple(float(f) for f in fractions)
     if len(fr) < 1 or any(not f > 0 for f in fr):
         checks.fail(func, "fractions", "positive fractions", fractions)
@@ -167,6 +168,7 @@ class Standardizer(NamedTuple):
     scale: jax.Array
 
 
+@checks.inputs(X="float[n p]")
 def fit_standardizer(X) -> Standardizer:
     r"""Fit per-feature mean and standard deviation on the training data.
 
@@ -189,12 +191,8 @@ def fit_standardizer(X) -> Standardizer:
     References:
       [MEDL] Ch. 2, Sec. 2.4 (standardising features); scikit-learn ``StandardScaler``.
     """
-    func = "data.fit_standardizer"
-    checks.check_rank(func, "X", X, 2)
-    checks.check_dtype_floating(func, "X", X)
-    if np.shape(X)[0] == 0:
-        checks.fail(func, "X", "at least one row", Text(f"shape {np.shape(X)}"))
-    X = jnp.asarray(X)
+    if X.shape[0] == 0:
+        checks.fail(checks.public_name(fit_standardizer), "X", "at least one row", Text(f"shape {X.shape}"))
     mean = jnp.mean(X, axis=0)
     var = jnp.mean(jnp.square(X - mean[None, :]), axis=0)  # second pass on centred data
     scale = jnp.sqrt(var)
@@ -202,6 +200,7 @@ def fit_standardizer(X) -> Standardizer:
     return Standardizer(mean, scale)
 
 
+@checks.inputs(stats=checks.fields(mean="float[p]", scale="float[p]"), X="num[*batch p]")
 def standardize(stats: Standardizer, X) -> jax.Array:
     r"""Apply fitted statistics: $z = (x - \mu) / s$.
 
@@ -218,13 +217,10 @@ def standardize(stats: Standardizer, X) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.4.
     """
-    p = np.shape(stats.mean)[-1]
-    if np.ndim(X) < 1 or np.shape(X)[-1] != p:
-        checks.fail("data.standardize", "X", f"last axis of size {p}", Text(f"shape {np.shape(X)}"))
-    X = jnp.asarray(X)
     return (X - jnp.broadcast_to(stats.mean, X.shape)) / jnp.broadcast_to(stats.scale, X.shape)
 
 
+@checks.inputs(stats=checks.fields(mean="float[p]", scale="float[p]"), Z="num[*batch p]")
 def unstandardize(stats: Standardizer, Z) -> jax.Array:
     r"""Invert :func:`standardize`: $x = \mu + s z$.
 
@@ -241,10 +237,6 @@ def unstandardize(stats: Standardizer, Z) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.4.
     """
-    p = np.shape(stats.mean)[-1]
-    if np.ndim(Z) < 1 or np.shape(Z)[-1] != p:
-        checks.fail("data.unstandardize", "Z", f"last axis of size {p}", Text(f"shape {np.shape(Z)}"))
-    Z = jnp.asarray(Z)
     return jnp.broadcast_to(stats.mean, Z.shape) + jnp.broadcast_to(stats.scale, Z.shape) * Z
 
 
@@ -256,6 +248,12 @@ def _static_count(func: str, name: str, value, *, minimum: int = 1) -> int:
     return int(value)
 
 
+def _epoch(func: str, epoch) -> None:
+    if not isinstance(epoch, jax.core.Tracer) and np.ndim(epoch) == 0 and int(epoch) < 0:
+        checks.fail(func, "epoch", "a non-negative int", int(epoch))
+
+
+@checks.inputs(key="key[]")
 def epoch_permutation(key: jax.Array, epoch, n: int) -> jax.Array:
     r"""The order of the examples in epoch ``epoch``: a permutation of $\{0, \dots, n-1\}$.
 
@@ -279,13 +277,13 @@ def epoch_permutation(key: jax.Array, epoch, n: int) -> jax.Array:
       docs/architecture.md, "Checks" (resumed runs equal uninterrupted ones);
       [MEDL] Ch. 4, Sec. 4.2 (epochs and mini-batches).
     """
-    func = "data.epoch_permutation"
+    func = checks.public_name(epoch_permutation)
     n = _static_count(func, "n", n)
-    if not isinstance(epoch, jax.core.Tracer) and np.ndim(epoch) == 0 and int(epoch) < 0:
-        checks.fail(func, "epoch", "a non-negative int", int(epoch))
+    _epoch(func, epoch)
     return jax.random.permutation(jax.random.fold_in(key, epoch), n).astype(jnp.int32)
 
 
+@checks.inputs(key="key[]")
 def batches(key: jax.Array, epoch, n: int, batch_size: int, *, drop_last: bool = True) -> jax.Array:
     r"""Mini-batch indices for one epoch, shape ``(num_batches, batch_size)``.
 
@@ -314,11 +312,12 @@ def batches(key: jax.Array, epoch, n: int, batch_size: int, *, drop_last: bool =
     References:
       [MEDL] Ch. 4, Sec. 4.2 (mini-batch SGD); docs/architecture.md.
     """
-    func = "data.batches"
+    func = checks.public_name(batches)
     n = _static_count(func, "n", n)
     B = _static_count(func, "batch_size", batch_size)
     if B > n:
         checks.fail(func, "batch_size", f"at most n={n}", B)
+    _epoch(func, epoch)
     perm = epoch_permutation(key, epoch, n)
     num = n // B if drop_last else -(-n // B)
     total = num * B

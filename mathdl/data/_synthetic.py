@@ -42,6 +42,7 @@ def _count(func: str, name: str, value) -> int:
     return value
 
 
+@checks.inputs(key="key[]")
 def spiral(key: jax.Array, *, n_per_class: int = 400, noise: float = 0.3, dtype=None) -> Dataset:
     r"""Two interleaved spirals, the book's non-linear classification toy.
 
@@ -68,7 +69,7 @@ def spiral(key: jax.Array, *, n_per_class: int = 400, noise: float = 0.3, dtype=
     References:
       [MEDL] Ch. 3, Sec. 3.4 (and Ch. 5); BOOK.md, "The book's toy problems".
     """
-    func = "data.spiral"
+    func = checks.public_name(spiral)
     N = _count(func, "n_per_class", n_per_class)
     checks.check_positive(func, "noise", noise, strict=False)
     dtype = _float(func, dtype)
@@ -104,7 +105,7 @@ def four_class_toy(*, dtype=None) -> Dataset:
     References:
       [MEDL] Ch. 3, Sec. 3.3-3.4; BOOK.md, "The book's toy problems".
     """
-    dtype = _float("data.four_class_toy", dtype)
+    dtype = _float(checks.public_name(four_class_toy), dtype)
     X = jnp.stack([jnp.asarray(_FOUR_X, dtype), jnp.asarray(_FOUR_Y, dtype)], axis=1)
     return Dataset(X, jnp.asarray(_FOUR_CLASS, jnp.int32), "four_class_toy", 4)
 
@@ -133,7 +134,7 @@ def presence_rainfall(*, dtype=None) -> Dataset:
     References:
       [MEDL] Ch. 3, Sec. 3.1; BOOK.md, "The book's toy problems".
     """
-    dtype = _float("data.presence_rainfall", dtype)
+    dtype = _float(checks.public_name(presence_rainfall), dtype)
     X = 10.0 * jnp.asarray(_RAINFALL, dtype)[:, None]
     return Dataset(X, jnp.asarray(_PRESENCE, jnp.int32), "presence_rainfall", 2)
 
@@ -142,6 +143,7 @@ _KMEANS_MEANS = ((0.0, 1.0), (0.5, 0.0), (1.0, 1.0))
 _KMEANS_INIT = ((0.5, 1.0), (0.5, 0.0), (1.0, 1.0))
 
 
+@checks.inputs(key="key[]")
 def kmeans_toy(key: jax.Array, *, n_per_cluster: int = 40, dtype=None) -> Dataset:
     r"""The book's K-means toy: three Gaussian clusters in the plane.
 
@@ -165,7 +167,7 @@ def kmeans_toy(key: jax.Array, *, n_per_cluster: int = 40, dtype=None) -> Datase
     References:
       [MEDL] Ch. 2, Sec. 2.6; BOOK.md, "The book's toy problems".
     """
-    func = "data.kmeans_toy"
+    func = checks.public_name(kmeans_toy)
     n = _count(func, "n_per_cluster", n_per_cluster)
     dtype = _float(func, dtype)
     mu = jnp.asarray(_KMEANS_MEANS, dtype)
@@ -189,9 +191,10 @@ def kmeans_toy_centres(*, dtype=None) -> jax.Array:
     References:
       [MEDL] Ch. 2, Sec. 2.6; BOOK.md, "The book's toy problems".
     """
-    return jnp.asarray(_KMEANS_INIT, _float("data.kmeans_toy_centres", dtype))
+    return jnp.asarray(_KMEANS_INIT, _float(checks.public_name(kmeans_toy_centres), dtype))
 
 
+@checks.inputs(key="key[]")
 def polynomial_fit(key: jax.Array, *, n: int = 10, noise: float = 0.2, design: str = "grid", dtype=None) -> Dataset:
     r"""The book's polynomial-fitting toy: $y = \sin 2\pi x - \cos 2\pi x + \varepsilon$.
 
@@ -217,7 +220,7 @@ def polynomial_fit(key: jax.Array, *, n: int = 10, noise: float = 0.2, design: s
     References:
       [MEDL] Ch. 2, Sec. 2.5; BOOK.md, "The book's toy problems".
     """
-    func = "data.polynomial_fit"
+    func = checks.public_name(polynomial_fit)
     n = _count(func, "n", n)
     checks.check_positive(func, "noise", noise, strict=False)
     checks.check_choice(func, "design", design, ("grid", "uniform"))
@@ -231,6 +234,7 @@ def polynomial_fit(key: jax.Array, *, n: int = 10, noise: float = 0.2, design: s
     return Dataset(x[:, None], y, "polynomial_fit", 0)
 
 
+@checks.inputs(key="key[]")
 def loss_landscape(key: jax.Array, *, n: int = 1000, dtype=None) -> Dataset:
     r"""The book's loss-landscape toy for standardisation: $y = 2x_1 + 0.5x_2 + \varepsilon$.
 
@@ -252,7 +256,7 @@ def loss_landscape(key: jax.Array, *, n: int = 1000, dtype=None) -> Dataset:
     References:
       [MEDL] Ch. 2, Sec. 2.4; BOOK.md, "The book's toy problems".
     """
-    func = "data.loss_landscape"
+    func = checks.public_name(loss_landscape)
     n = _count(func, "n", n)
     dtype = _float(func, dtype)
     Z = jax.random.normal(key, (n, 3), dtype)
@@ -300,7 +304,7 @@ def sgd_toy(*, dtype=None) -> SGDToy:
     References:
       [MEDL] Ch. 4, Sec. 4.2; BOOK.md, "The book's toy problems".
     """
-    dtype = _float("data.sgd_toy", dtype)
+    dtype = _float(checks.public_name(sgd_toy), dtype)
     x = jnp.asarray(((1, 1), (2, 0), (3, 1), (2, 3), (1, 2)), dtype)
     c = jnp.asarray((1, 2, 3, 2, 4), dtype)
     return SGDToy(x, c, jnp.asarray((6.0, 6.0), dtype), 0.01, 1000)

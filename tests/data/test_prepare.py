@@ -181,12 +181,12 @@ def test_standardize_transforms_and_round_trip(getkey):
         (
             lambda: data.standardize(data.fit_standardizer(jnp.ones((3, 2))), jnp.ones((3, 4))),
             ValueError,
-            r"data.standardize: argument `X` expected last axis of size 2, got shape \(3, 4\)",
+            r"data.standardize: argument `X` expected shape \(3, 2\), got shape \(3, 4\)",
         ),
         (
             lambda: data.unstandardize(data.fit_standardizer(jnp.ones((3, 2))), jnp.ones(())),
             ValueError,
-            r"data.unstandardize: argument `Z` expected last axis of size 2",
+            r"data.unstandardize: argument `Z` expected rank >= 1, got shape \(\) \(rank 0\)",
         ),
     ],
 )
@@ -262,10 +262,12 @@ def test_batches_worked_value(getkey):
         (
             lambda k: data.batches(k, -1, 10, 2),
             ValueError,
-            r"data.epoch_permutation: argument `epoch` expected a non-negative",
+            r"data.batches: argument `epoch` expected a non-negative",  # the function called names itself
         ),
         (lambda k: data.epoch_permutation(k, 0, 0), ValueError, r"`n` expected a value >= 1, got 0"),
         (lambda k: data.epoch_permutation(k, 0, jnp.int32(5)), TypeError, r"`n` expected a static Python int"),
+        (lambda k: data.epoch_permutation(jax.random.PRNGKey(0), 0, 5), TypeError, r"`key` expected a typed PRNG key"),
+        (lambda k: data.batches(jax.random.PRNGKey(0), 0, 5, 2), TypeError, r"data.batches: argument `key` expected"),
     ],
 )
 def test_batches_bad_input(getkey, call, exc, match):

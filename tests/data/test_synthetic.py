@@ -121,6 +121,7 @@ def test_dtype_and_jit(getkey):
         (lambda k: data.polynomial_fit(k, design="random"), ValueError, r"`design` expected one of"),
         (lambda k: data.loss_landscape(k, n=True), TypeError, r"`n` expected a Python int, got bool"),
         (lambda k: data.four_class_toy(dtype=jnp.int8), TypeError, r"data.four_class_toy: argument `dtype`"),
+        (lambda k: data.spiral(jax.random.PRNGKey(0)), TypeError, r"data.spiral: argument `key` expected a typed PRNG"),
     ],
 )
 def test_bad_arguments(getkey, call, exc, match):
