@@ -49,17 +49,15 @@ def _probs(min_rank: int):
             checks.fail(func, name, what, Text(f"shape {p.shape} (rank {p.ndim})"))
         if 0 in p.shape[p.ndim - min_rank :]:
             checks.fail(func, name, "at least one outcome per axis", Text(f"shape {p.shape}"))
+        first, dtype = dims.setdefault("dtype of", (name, p.dtype))  # a second distribution has p's dtype
+        if p.dtype != dtype:
+            checks.fail(func, name, f"dtype {dtype} (the dtype of `{first}`)", Text(f"dtype {p.dtype}"), exc=TypeError)
         return p
 
     return check
 
 
 _VECTOR, _TABLE = _probs(1), _probs(2)
-
-
-def _same_dtype(func: str, p: jax.Array, q: jax.Array) -> None:
-    if p.dtype != q.dtype:
-        checks.fail(func, "q", f"dtype {p.dtype} (the dtype of `p`)", Text(f"dtype {q.dtype}"), exc=TypeError)
 
 
 def _valid(func: str, name: str, p: jax.Array, axes: tuple[int, ...]) -> jax.Array:
@@ -172,7 +170,6 @@ def cross_entropy(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
     """
     func = checks.public_name(cross_entropy)
     scale = _log_base(func, base)
-    _same_dtype(func, p, q)
     ok = _valid(func, "p", p, (-1,)) & _valid(func, "q", q, (-1,))
     support = p > 0
     both = support & (q > 0)
@@ -213,7 +210,6 @@ def kl_divergence(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
     """
     func = checks.public_name(kl_divergence)
     scale = _log_base(func, base)
-    _same_dtype(func, p, q)
     ok = _valid(func, "p", p, (-1,)) & _valid(func, "q", q, (-1,))
     return jnp.where(ok, jnp.sum(_plogp_over(p, q), axis=-1) / scale, jnp.nan)
 
@@ -251,7 +247,6 @@ def js_divergence(p: jax.Array, q: jax.Array, *, base: float | None = None) -> j
     """
     func = checks.public_name(js_divergence)
     scale = _log_base(func, base)
-    _same_dtype(func, p, q)
     ok = _valid(func, "p", p, (-1,)) & _valid(func, "q", q, (-1,))
     m = 0.5 * (p + q)
     jsd = 0.5 * jnp.sum(_plogp_over(p, m), axis=-1) + 0.5 * jnp.sum(_plogp_over(q, m), axis=-1)
