@@ -79,7 +79,8 @@ def binary_cross_entropy(p: jax.Array, y: jax.Array) -> jax.Array:
     :func:`binary_cross_entropy_with_logits` when you have the logit.
 
     Args:
-      p: predicted probabilities $\hat y = P(Y = 1)$, shape `(*batch)`, floating dtype.
+      p: predicted probabilities $\hat y = P(Y = 1)$, shape `(*batch)` (per example, broadcasting:
+        any leading axes), floating dtype.
       y: targets in $[0, 1]$ (hard 0/1 labels or soft targets), same shape; bool or integer
         labels are cast to ``p``'s dtype.
 
@@ -122,7 +123,7 @@ def binary_cross_entropy_with_logits(logits: jax.Array, labels: jax.Array) -> ja
     the matching hard label, $+\infty$ otherwise (never the NaN of $\infty - \infty$).
 
     Args:
-      logits: $z$, shape `(*batch)`, floating dtype.
+      logits: $z$, shape `(*batch)` (per example, broadcasting: any leading axes), floating dtype.
       labels: targets $y \in [0, 1]$, same shape; bool or integer labels are cast. Values outside
         $[0, 1]$ give NaN (raise in checked mode).
 
@@ -161,7 +162,8 @@ def softmax_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     gives NaN (not a finite wrong value) and raises in checked mode.
 
     Args:
-      logits: unnormalised scores $z$, shape `(*batch, K)`, floating dtype.
+      logits: unnormalised scores $z$, shape `(*batch, K)` (per example, broadcasting over `*batch`; K >= 1),
+        floating dtype.
       labels: class indices, shape `(*batch)`, integer dtype.
 
     Returns:
@@ -209,7 +211,8 @@ def softmax_cross_entropy_with_probs(logits: jax.Array, targets: jax.Array) -> j
     float32) gives NaN (raises in checked mode).
 
     Args:
-      logits: unnormalised scores $z$, shape `(*batch, K)`, floating dtype.
+      logits: unnormalised scores $z$, shape `(*batch, K)` (per example, broadcasting over `*batch`; K >= 1),
+        floating dtype.
       targets: probabilities $t$, same shape and dtype.
 
     Returns:
@@ -244,7 +247,8 @@ def hinge(scores: jax.Array, labels: jax.Array) -> jax.Array:
     (raises in checked mode), and so does a NaN score.
 
     Args:
-      scores: real-valued classifier outputs $s$, shape `(*batch)`, floating dtype.
+      scores: real-valued classifier outputs $s$, shape `(*batch)` (per example, broadcasting: any
+        leading axes), floating dtype.
       labels: $\pm1$ labels, same shape; integer labels are cast to the scores' dtype.
 
     Returns:
