@@ -603,11 +603,12 @@ def _match_dims(func: str, name: str, shape: tuple[int, ...], pattern: tuple[str
         pairs = list(zip(pattern[:star], shape[:star], strict=True))
         pairs += list(zip(pattern[star + 1 :], shape[len(shape) - tail :], strict=True))
     expected, bad = [], False
+    local: dict = {}  # a symbol repeated inside one spec ("float[N N]") must agree with itself
     for sym, size in pairs:
         if sym == "_":
             expected.append(size)
             continue
-        want = int(sym) if sym.isdigit() else dims.get(sym, size)
+        want = int(sym) if sym.isdigit() else dims.get(sym, local.setdefault(sym, size))
         expected.append(want)
         bad |= want != size
     if var is not None and var[0]:

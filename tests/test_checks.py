@@ -409,3 +409,10 @@ def test_ensure_under_grad_eagerly_raises_and_keeps_the_gradient():
     with pytest.raises(ValueError, match="pkg.log"):
         jax.grad(f)(-1.0)
     assert np.isnan(jax.jit(f)(-1.0))
+
+
+def test_a_symbol_repeated_in_one_spec_must_agree():
+    """"float[N N]" is a square matrix: (2, 3) is refused, (3, 3) accepted."""
+    assert checks.conform("pkg.f", "A", jnp.ones((3, 3)), "float[N N]").shape == (3, 3)
+    with pytest.raises(ValueError, match=r"argument `A` expected shape \(2, 2\), got shape \(2, 3\)"):
+        checks.conform("pkg.f", "A", jnp.ones((2, 3)), "float[N N]")
