@@ -71,7 +71,8 @@ def lenet_digits(out_dir: Path) -> dict[str, float]:
     images = jax.jit(jax.vmap(lambda x: data.resize_image(x.reshape(8, 8, 1), 16)))(ds.X)
     k_split, k_init, k_fit = jax.random.split(jax.random.key(0), 3)
     (Xtr, ytr), (Xte, yte) = data.split(k_split, (np.asarray(images), ds.y), fractions=(0.8, 0.2))
-    clf = models.image_classifier("lenet", num_classes=10, input_shape=(16, 16, 1))
+    # im2col: fit scans each epoch, and XLA:CPU convolutions are slow inside a scan (mathdl bench --suite cnn)
+    clf = models.image_classifier("lenet", num_classes=10, input_shape=(16, 16, 1), conv_path="im2col")
     params, _ = clf.init(k_init)
     result = train.fit(
         clf.loss, optim.adam(3e-3), params, (Xtr, ytr), key=k_fit, epochs=6, batch_size=32, progress=False
