@@ -75,17 +75,19 @@ def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
       k: number of centres (static), $1 \le k \le n$.
 
     Returns:
-      Initial centres, shape ``(k, p)``, rows of ``X``.
+      Initial centres, shape ``(k, p)``, rows of ``X``; NaN under ``jax.jit`` when ``X`` is not finite.
 
     Raises:
-      ValueError: if ``X`` is not rank 2 or ``k`` is not in $[1, n]$.
+      ValueError: if ``X`` is not rank 2, ``k`` is not in $[1, n]$, or (eagerly) ``X`` is not finite.
       TypeError: if ``X`` is not floating, ``k`` is not an int or ``key`` is not a typed key.
 
     References:
       [MEDL] Ch. 2, Sec. 2.6; Arthur & Vassilvitskii (2007), "k-means++: the advantages of
       careful seeding"; oracle: ``sklearn.cluster.kmeans_plusplus``.
     """
-    k = _check_k(checks.public_name(kmeans_plusplus), X, k)
+    func = checks.public_name(kmeans_plusplus)
+    k = _check_k(func, X, k)
+    guard = value_checks(func, finite("X", X))
     n = X.shape[0]
     key, sub = jax.random.split(key)
     first = jax.random.randint(sub, (), 0, n)
@@ -103,7 +105,7 @@ def kmeans_plusplus(key: jax.Array, X, k: int) -> jax.Array:
         return M, jnp.minimum(D2, jnp.sum(jnp.square(X - X[i][None, :]), axis=1)), key
 
     M, _, _ = lax.fori_loop(1, k, body, (M, D2, key))
-    return M
+    return guard(M)
 
 
 @checks.inputs(key="key[]", X="float[n p]", init="float[k p]?")

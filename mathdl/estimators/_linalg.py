@@ -3,10 +3,12 @@ r"""Private factorisations for the estimators: a thin SVD that is safe to ``vmap
 jaxlib's CPU LAPACK kernels run a batch (the result of ``jax.vmap``) by fanning the matrices out
 to the XLA CPU thread pool they are already running on and waiting for them; with two cores and two
 independent batched factorisations in one program every worker waits on another and the program
-stalls (docs/benchmarks: "Known problem"). :func:`svd` has its own batching rule: on CPU a batch
+stalls (benchmarks/README.md, "Known problem"). :func:`svd` has its own batching rule: on CPU a batch
 is a sequential ``lax.map`` of single factorisations (each one uses LAPACK as before), elsewhere
 the batched kernel is kept. Its derivative is the standard thin-SVD JVP, written on the factors,
 so ``grad``, ``jacfwd`` and higher orders work as with ``jnp.linalg.svd``.
+:func:`sequential_on_cpu` gives any function the same batching rule (least squares uses it so that
+each fold of a cross-validation takes its own branch of a ``lax.cond``).
 """
 
 import jax
@@ -74,3 +76,48 @@ def _svd_jvp(primals, tangents):
 
 
 svd.defjvp(_svd_jvp, symbolic_zeros=True)
+
+
+def sequential_on_cpu(fn):
+    """``fn`` (arrays in, a pytree of arrays out) whose ``vmap`` is a ``lax.map`` on CPU, a ``vmap`` elsewhere.
+
+    Each example of a batch then runs ``fn`` alone: its ``lax.cond`` keeps both branches lazy (under a
+    plain ``vmap`` a batched predicate turns the cond into a select that evaluates both) and its
+    factorisations are never batched LAPACK calls. Derivatives are ``fn``'s own (``jax.jvp`` of
+    ``fn``; arguments without a tangent are held fixed).
+    """
+
+    @custom_vmap
+    def unbatched(*args):
+        return fn(*args)
+
+    @unbatched.def_vmap
+    def _batched(axis_size, in_batched, *args):
+        args = [
+            a if b else jnp.broadcast_to(a, (axis_size, *jnp.shape(a))) for a, b in zip(args, in_batched, strict=True)
+        ]
+        out = lax.platform_dependent(
+            *args, cpu=lambda *a: lax.map(lambda t: unbatched(*t), a), default=lambda *a: jax.vmap(fn)(*a)
+        )
+        return out, jax.tree.map(lambda _: True, out)
+
+    @jax.custom_jvp
+    def wrapped(*args):
+        return unbatched(*args)
+
+    def _jvp(primals, tangents):
+        live = [i for i, t in enumerate(tangents) if type(t) is not SymbolicZero]
+        if not live:
+            out = wrapped(*primals)
+            return out, jax.tree.map(jnp.zeros_like, out)
+
+        def of_live(*xs):
+            args = list(primals)
+            for i, x in zip(live, xs, strict=True):
+                args[i] = x
+            return fn(*args)
+
+        return jax.jvp(of_live, [primals[i] for i in live], [tangents[i] for i in live])
+
+    wrapped.defjvp(_jvp, symbolic_zeros=True)
+    return wrapped

@@ -150,6 +150,17 @@ def test_lists_are_accepted_and_tol_checked_under_jit():
     assert np.all(np.isnan(np.asarray(bad.centres))) and int(bad.n_iter) == -1
 
 
+def test_kmeans_plusplus_nan(transform):
+    """A NaN point made the D^2 draw pick valid-looking centres; now eagerly ValueError, NaN centres under jit."""
+    X = jnp.array([[0.0, 1.0], [2.0, jnp.nan], [4.0, 5.0]])
+    f = transform(lambda key, X: estimators.kmeans_plusplus(key, X, 2))
+    if transform is jax.jit:
+        assert np.all(np.isnan(np.asarray(f(jax.random.key(0), X))))
+    else:
+        with pytest.raises(ValueError, match=r"kmeans_plusplus: argument `X` expected finite values, got nan"):
+            f(jax.random.key(0), X)
+
+
 def test_kmeans_plusplus_second_centre_distribution():
     """Oracle (the D^2 rule, computed in NumPy): P(second centre = x_i | first = x_0) = D(x_i)^2 / sum_j D(x_j)^2.
 

@@ -2,10 +2,18 @@ r"""Linear models (MEDL Sec. 2.5, 3.1): vmapped k-fold cross-validation and Newt
 
 * ``kfold_ridge``: $k$-fold cross-validated MSE of ridge regression over a grid of $L$ ridge
   strengths on an $n \times p$ design. ``mathdl`` is ``metrics.cv_ridge`` under ``jax.jit``:
-  all $k \cdot L$ fits in one compiled call (fold masks as row weights, one SVD per fold);
+  all $k \cdot L$ fits in one compiled call (fold masks as row weights; per fold one factorisation
+  of the equilibrated design, through its $p \times p$ Gram matrix when it is well conditioned,
+  shared by the $L$ strengths; on CPU the folds run as a ``lax.map``, so no batched LAPACK call
+  can stall the thread pool);
   ``loop`` is a Python loop over folds and strengths calling a jitted
   ``estimators.fit_least_squares`` on ``X[train]`` and scoring ``X[test]`` (what one writes without
-  vmap); ``sklearn`` is ``cross_val_score(Ridge(alpha), cv=same folds)`` for each strength.
+  vmap); ``sklearn`` is ``cross_val_score(Ridge(alpha), cv=same folds)`` for each strength. Every
+  column runs with the OpenBLAS pool limited to one thread (``threadpoolctl``, when installed):
+  jaxlib's CPU LAPACK kernels call SciPy's OpenBLAS from inside XLA's own thread pool, and on a
+  small shared CPU a second two-thread pool made each 50 x 50 factorisation 20 times slower
+  (measured: the whole grid 1.0 s with the default pool, 40 ms with one thread; scikit-learn's
+  time is the same either way, 0.4-0.6 s).
 * ``logistic_newton``: unpenalised logistic regression on $n \times p$ non-separable data.
   ``mathdl`` is ``estimators.fit_logistic(method="newton")`` under ``jax.jit`` (one
   ``lax.while_loop`` of IRLS steps, ``tol=1e-6``); ``sklearn`` is
@@ -21,6 +29,24 @@ from mathdl.bench._registry import register_case
 # (n, p, k, L) and (n, p): quick, full.
 _KFOLD = {True: (60, 4, 3, 2), False: (5_000, 50, 10, 16)}
 _LOGISTIC = {True: (64, 3), False: (20_000, 30)}
+
+
+def _one_blas_thread(impls: dict) -> dict:
+    """Each implementation with the BLAS (OpenBLAS) pool limited to one thread, if threadpoolctl is installed."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return impls
+    controller = ThreadpoolController()
+
+    def limited(fn):
+        def call():
+            with controller.limit(limits=1, user_api="blas"):
+                return fn()
+
+        return call
+
+    return {name: limited(fn) for name, fn in impls.items()}
 
 
 def _ridge_data(quick):
@@ -61,7 +87,7 @@ def kfold_ridge(quick: bool) -> dict:
         from sklearn.linear_model import Ridge
         from sklearn.model_selection import cross_val_score
     except ImportError:
-        return impls
+        return _one_blas_thread(impls)
     Xn, yn, lams = np.asarray(X), np.asarray(y), [float(v) for v in lambdas]
 
     def f_sklearn():
@@ -70,7 +96,7 @@ def kfold_ridge(quick: bool) -> dict:
         )
 
     impls["sklearn"] = f_sklearn
-    return impls
+    return _one_blas_thread(impls)
 
 
 @register_case("linear", "logistic_newton", flops=lambda q: 8 * 2.0 * _LOGISTIC[q][0] * (_LOGISTIC[q][1] + 1) ** 2)
