@@ -42,6 +42,7 @@ __all__ = [
     "conform",
     "ensure",
     "fields",
+    "first_bad",
     "inputs",
     "public_name",
     "check_choice",
@@ -742,6 +743,35 @@ def _poison_leaf(ok, leaf):
     if jnp.issubdtype(leaf.dtype, jnp.unsignedinteger):
         return jnp.where(ok, leaf, jnp.asarray(jnp.iinfo(leaf.dtype).max, leaf.dtype))
     return leaf
+
+
+def first_bad(x, ok, *, flat: bool = True, traced: str = "a value outside it") -> str:
+    r"""What came, for a value check's eager message: ``"2 at index 11"``.
+
+    Args:
+      x: the checked values (any shape).
+      ok: booleans broadcastable to ``x``; false marks a bad entry.
+      flat: give the flat index (default) rather than the index tuple.
+      traced: the text returned when ``x`` or ``ok`` is traced, or nothing is bad.
+
+    Returns:
+      The first bad value and its index, ``repr`` of the value for a scalar, or ``traced``.
+
+    References:
+      docs/architecture.md, "Checks".
+    """
+    try:
+        ok_np, x_np = np.asarray(ok), np.asarray(x)
+    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
+        return traced
+    bad = ~np.broadcast_to(ok_np, x_np.shape)
+    if not bad.any():
+        return traced
+    if x_np.ndim == 0:
+        return repr(x_np.item())
+    i = int(np.flatnonzero(bad.ravel())[0])
+    where = i if flat else tuple(int(j) for j in np.unravel_index(i, x_np.shape))
+    return f"{x_np.ravel()[i].item()!r} at index {where}"
 
 
 def ensure(ok, out, func: str, name: str, expected: str, got: str = "values outside it"):

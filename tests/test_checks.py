@@ -416,3 +416,13 @@ def test_a_symbol_repeated_in_one_spec_must_agree():
     assert checks.conform("pkg.f", "A", jnp.ones((3, 3)), "float[N N]").shape == (3, 3)
     with pytest.raises(ValueError, match=r"argument `A` expected shape \(2, 2\), got shape \(2, 3\)"):
         checks.conform("pkg.f", "A", jnp.ones((2, 3)), "float[N N]")
+
+
+def test_first_bad_names_the_first_bad_value_and_its_index():
+    """Worked values: the eager 'got' text of a value check; traced input gives the fallback text."""
+    x = jnp.array([[0, 1], [5, 2]])
+    assert checks.first_bad(x, x < 3) == "5 at index 2"
+    assert checks.first_bad(x, x < 3, flat=False) == "5 at index (1, 0)"
+    assert checks.first_bad(jnp.array(-1.0), jnp.array(False)) == "-1.0"
+    assert checks.first_bad(x, x < 9) == "a value outside it"
+    assert jax.jit(lambda v: jnp.float32(len(checks.first_bad(v, v > 0, traced="t"))))(x) == 1

@@ -7,7 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from mathdl import checks
-from mathdl.checks import Text
+from mathdl.checks import (
+    Text,
+    first_bad,  # noqa: F401  (re-exported to this package's modules)
+)
 
 
 def design(func: str, name: str, value, dims: dict):
@@ -43,22 +46,6 @@ def row_weights(weights, n: int, dtype):
     if weights is None:
         return jnp.ones((n,), dtype)
     return weights.astype(dtype)
-
-
-def first_bad(x, ok, *, flat: bool = True, traced: str = "a value outside it") -> str:
-    """What came, for a value check's eager message: ``"2 at index 11"`` (``traced`` when ``x`` is traced)."""
-    try:
-        ok_np, x_np = np.asarray(ok), np.asarray(x)
-    except (jax.errors.TracerArrayConversionError, jax.errors.ConcretizationTypeError):
-        return traced
-    bad = ~np.broadcast_to(ok_np, x_np.shape)
-    if not bad.any():
-        return traced
-    if x_np.ndim == 0:
-        return repr(x_np.item())
-    i = int(np.flatnonzero(bad.ravel())[0])
-    where = i if flat else tuple(int(j) for j in np.unravel_index(i, x_np.shape))
-    return f"{x_np.ravel()[i].item()!r} at index {where}"
 
 
 def value_checks(func: str, *conds):
