@@ -10,4 +10,6 @@
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_augment", "_bundled", "_files", "_prepare", "_shapes", "_synthetic")
+__all__ = reexport(
+    __name__, "_augment", "_bundled", "_files", "_prepare", "_shapes", "_synthetic", "_text", "_seq_tasks"
+)

@@ -17,4 +17,6 @@ example) and returns its params in a NamedTuple.
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_kmeans", "_least_squares", "_logistic", "_multiclass", "_pca", "_robust", "_softmax")
+__all__ = reexport(
+    __name__, "_kmeans", "_least_squares", "_logistic", "_multiclass", "_pca", "_robust", "_softmax", "_ngram"
+)

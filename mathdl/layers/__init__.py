@@ -6,4 +6,18 @@ example; batch with ``jax.vmap``. Layers with state (batch normalisation) return
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_dense", "_init", "_norm", "_regularise", "_conv", "_pool", "_group_norm", "_specs")
+__all__ = reexport(
+    __name__,
+    "_dense",
+    "_init",
+    "_norm",
+    "_regularise",
+    "_conv",
+    "_pool",
+    "_group_norm",
+    "_specs",
+    "_recurrent",
+    "_attention",
+    "_positional",
+    "_embedding",
+)

@@ -22,4 +22,9 @@ __all__ = reexport(
     "_siamese",
     "_summary",
     "_unet",
+    "_rnn_lm",
+    "_bptt",
+    "_transformer",
+    "_decode",
+    "_seq2seq",
 )
