@@ -681,7 +681,7 @@ def init_kv_cache(params: TransformerLMParams, max_len: int | None = None) -> KV
 def _cached_attend(K_l, V_l, t):
     """Self-attention of one new position ``t`` over the cache slots ``<= t``; writes its key and value."""
     slots = K_l.shape[1]
-    mask = (jnp.arange(slots) <= t)[None, :]  # (1, slots)
+    mask = (jnp.arange(slots, dtype=t.dtype) <= t)[None, :]  # (1, slots)
 
     def attend(attn, a):
         Q, K1, V1 = multi_head_project(attn, a, a)  # (H, 1, m), (H, 1, m), (H, 1, m_v)
