@@ -41,8 +41,8 @@ def test_train_regression_data_set(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--model", "resnet"], r"unknown model 'resnet'; available models:\n  mlp: .*\n  linear: "),
-        (["--data", "cifar"], r"unknown data set 'cifar'; available data sets: digits, iris, breast_cancer"),
+        (["--model", "vgg"], r"unknown model 'vgg'; available models:\n  mlp: .*\n  linear: .*\n  lenet: "),
+        (["--data", "cifar"], r"unknown data set 'cifar'; available data sets: digits, iris, .*, cifar10"),
         (["--optimizer", "lbfgs"], r"unknown optimizer 'lbfgs'; available: adam, adamw, sgd"),
         (["--widths", "64,32,5"], r"--widths expected to start with the 64 features and end with 10 outputs"),
         (["--widths", "64,x,10"], r"--widths expected comma-separated integers, got '64,x,10'"),
