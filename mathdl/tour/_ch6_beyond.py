@@ -159,7 +159,7 @@ def triplet_embedding_digits(out_dir: Path) -> dict[str, float]:
     from mathdl import data, losses, models, optim, train
 
     ds = data.load("digits")
-    X = jnp.asarray(ds.X, jnp.float32).reshape(-1, 8, 8, 1) / 16.0
+    X = jnp.asarray(ds.X, jnp.float32).reshape(-1, 8, 8, 1)  # data.load has scaled the pixels to [0, 1]
     y = jnp.asarray(ds.y)
     k_split, k_init, k_fit = jax.random.split(jax.random.key(3), 3)
     (Xtr, ytr), (Xte, yte) = data.split(k_split, (X, y), fractions=(0.7, 0.3))
