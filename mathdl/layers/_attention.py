@@ -71,9 +71,10 @@ ATTENTION_IMPLEMENTATIONS = ("reference", "blocked", "xla")
 
 # The default implementation per backend: the fastest in `mathdl bench --suite attention`
 # (forward + backward); default_attention_implementation's docstring gives the figures.
-_DEFAULT_IMPLEMENTATION = {"cpu": "reference", "gpu": "xla", "cuda": "xla", "rocm": "xla", "tpu": "xla"}
+_DEFAULT_IMPLEMENTATION = {"cpu": "blocked", "gpu": "xla", "cuda": "xla", "rocm": "xla", "tpu": "xla"}
+_BLOCKED_FROM = 256  # on CPU, fewer keys than this use the reference path (a tie in speed)
 
-_BLOCK = 512  # keys per block of the blocked path
+_BLOCK = 256  # the largest number of keys per block of the blocked path
 
 _KERNELS = ("gaussian", "boxcar", "epanechnikov", "triangular")
 
@@ -660,16 +661,30 @@ def additive_attention(params: AdditiveAttentionParams, q, k, v, *, mask=None) -
 # ------------------------------------------------------------------ scaled dot-product attention
 
 
-def default_attention_implementation(backend: str | None = None) -> str:
+def default_attention_implementation(backend: str | None = None, *, S: int | None = None) -> str:
     r"""The implementation of :func:`scaled_dot_product_attention` used when ``implementation=None``.
 
-    The fastest measured on the backend with ``mathdl bench --suite attention`` (forward plus
-    backward of one attention call per head, 4 heads under ``jax.vmap``, $d = 64$, float32, under
-    ``jax.jit``; 2 shared CPU cores, medians): see the suite's docstring for the table. On GPU the
-    ``"xla"`` path is the default without a contest here.
+    The fastest measured with ``mathdl bench --suite attention`` and a sweep over $S$ (forward plus
+    backward, 4 heads under ``jax.vmap``, $d = 64$, float32, ``jax.jit``; 2 CPU cores shared with
+    other jobs, best of 15, ms):
+
+    ======  ===========  =============  ===========================
+    T = S   reference    blocked (256)  ``jax.nn.dot_product_attention``
+    ======  ===========  =============  ===========================
+    32      0.09         0.08
+    128     0.48         0.48
+    512     12.0         9.6            ~ 19 (median)
+    2048    456          148            ~ 1100 (median)
+    ======  ===========  =============  ===========================
+
+    So on CPU ``"blocked"`` is the default for $S \ge 256$ keys; below that the paths tie and
+    ``"reference"`` is the default because it also has forward-mode derivatives (``jax.jvp``,
+    ``jax.jacfwd``), which the blocked path's ``custom_vjp`` does not. On GPU and TPU ``"xla"``
+    (not measured here).
 
     Args:
       backend: ``"cpu"``, ``"gpu"``, ``"tpu"``; default ``jax.default_backend()``.
+      S: the number of keys (``None``: the choice for long sequences).
 
     Returns:
       One of :data:`ATTENTION_IMPLEMENTATIONS`.
@@ -678,7 +693,10 @@ def default_attention_implementation(backend: str | None = None) -> str:
       ``mathdl bench --suite attention``.
     """
     backend = jax.default_backend() if backend is None else backend
-    return _DEFAULT_IMPLEMENTATION.get(backend, "reference")
+    impl = _DEFAULT_IMPLEMENTATION.get(backend, "xla")
+    if impl == "blocked" and S is not None and S < _BLOCKED_FROM:
+        return "reference"
+    return impl
 
 
 def _sdpa_reference(q, k, v, mask, is_causal):
@@ -805,8 +823,9 @@ _flash.defvjp(_flash_fwd, _flash_bwd)
 
 
 def _sdpa_blocked(q, k, v, mask, is_causal, block=_BLOCK):
-    block = max(1, min(block, k.shape[0]))
-    return _flash(q, k, v, mask, is_causal, block)
+    S = k.shape[0]
+    nb = -(-S // max(1, min(block, S)))
+    return _flash(q, k, v, mask, is_causal, -(-S // nb))  # nb equal blocks: the least padding
 
 
 _SDPA = {"reference": _sdpa_reference, "blocked": _sdpa_blocked, "xla": _sdpa_xla}
@@ -819,9 +838,9 @@ def _sdpa(q, k, v, mask, is_causal, implementation):
     return _SDPA[implementation](q, k, v, mask, is_causal)
 
 
-def _implementation(func, implementation):
+def _implementation(func, implementation, S):
     if implementation is None:
-        return default_attention_implementation()
+        return default_attention_implementation(S=S)
     checks.check_choice(func, "implementation", implementation, list(ATTENTION_IMPLEMENTATIONS))
     return implementation
 
@@ -845,7 +864,7 @@ def _sdpa_args(func, q, k, v, mask, is_causal, implementation):
         )
     mask = _mask_arg(func, mask, q.shape[0], k.shape[0])
     _check_causal(func, is_causal)
-    return q, k, v, mask, _implementation(func, implementation)
+    return q, k, v, mask, _implementation(func, implementation, k.shape[0])
 
 
 def scaled_dot_product_attention(q, k, v, *, mask=None, is_causal: bool = False, implementation=None) -> jax.Array:
@@ -1166,7 +1185,7 @@ def multi_head_attention(
     params, x_q, x_kv = _mha_args(func, params, x_q, x_kv)
     mask = _mask_arg(func, mask, x_q.shape[0], x_kv.shape[0])
     _check_causal(func, is_causal)
-    impl = _implementation(func, implementation)
+    impl = _implementation(func, implementation, x_kv.shape[0])
     Q, K, V = _project(params, x_q, x_kv)
     U = jax.vmap(lambda a, b, c: _sdpa(a, b, c, mask, is_causal, impl))(Q, K, V)
     return _output(params, U)
