@@ -120,7 +120,8 @@ def _count(func: str, name: str, value, low: int) -> int:
 
 def _check_sampling(func: str, temperature, top_k, top_p) -> None:
     if isinstance(temperature, jax.core.Tracer) or not isinstance(temperature, int | float | np.floating):
-        checks.fail(func, "temperature", "a Python number >= 0 (static)", checks.Text(type(temperature).__name__))
+        got = checks.Text(type(temperature).__name__)
+        checks.fail(func, "temperature", "a Python number >= 0 (static)", got, exc=TypeError)
     checks.check_positive(func, "temperature", temperature, strict=False)
     if top_k is not None:
         _count(func, "top_k", top_k, 1)
@@ -256,24 +257,23 @@ def generate(
     if n_new == 0:
         return prompt
 
-    def choose(k, z):
+    def body(carry, t):
+        state, logits, done, key = carry
         if temperature == 0:
-            return jnp.argmax(z).astype(jnp.int32)
-        z = filter_logits(z, temperature=temperature, top_k=top_k, top_p=top_p)
-        return jax.random.categorical(k, z).astype(jnp.int32)
-
-    def body(carry, xs):
-        state, logits, done = carry
-        k, t = xs
-        token = jnp.where(done, jnp.int32(pad_id), choose(k, logits))
+            token = jnp.argmax(logits).astype(jnp.int32)
+        else:
+            key, sub = jax.random.split(key)
+            z = filter_logits(logits, temperature=temperature, top_k=top_k, top_p=top_p)
+            token = jax.random.categorical(sub, z).astype(jnp.int32)
+        token = jnp.where(done, jnp.int32(pad_id), token)
         if stop_id is not None:
             done = done | (token == stop_id)
         logits, state = stepper.step(params, state, token, t)
-        return (state, logits, done), token
+        return (state, logits, done, key), token
 
-    keys = jax.random.split(key, n_new) if temperature != 0 else jnp.zeros((n_new,), jnp.int32)
+    key = key if temperature != 0 else jnp.zeros((), jnp.int32)  # no key is drawn from when greedy
     ts = jnp.arange(T0, max_len, dtype=jnp.int32)
-    _, new = lax.scan(body, (state, logits, jnp.asarray(False)), (keys, ts))
+    _, new = lax.scan(body, (state, logits, jnp.asarray(False), key), ts)
     return jnp.concatenate([prompt, new])
 
 
@@ -334,7 +334,7 @@ def beam_search(
     states = jax.tree.map(lambda s: jnp.broadcast_to(s, (B, *jnp.shape(s))), state)
     logits = jnp.broadcast_to(logits, (B, V))
     scores = jnp.where(jnp.arange(B) == 0, jnp.asarray(0.0, logits.dtype), neg)
-    pad_row = jnp.where(jnp.arange(V) == pad_id, jnp.asarray(0.0, logits.dtype), neg)  # a finished beam's step
+    pad_row = jnp.where(jnp.arange(V) == 0, jnp.asarray(0.0, logits.dtype), neg)  # a finished beam: one 0-cost way
     step = jax.vmap(stepper.step, in_axes=(None, 0, 0, None))
 
     def body(carry, xs):
@@ -343,8 +343,9 @@ def beam_search(
         logp = jnp.where(done[:, None], pad_row[None, :], jax.nn.log_softmax(logits, axis=-1))
         best, idx = lax.top_k((scores[:, None] + logp).reshape(-1), B)
         beam, token = idx // V, (idx % V).astype(jnp.int32)
-        hist = hist[beam].at[:, i].set(token)
         was_done = done[beam]
+        token = jnp.where(was_done, jnp.int32(pad_id), token)
+        hist = hist[beam].at[:, i].set(token)
         lengths = lengths[beam] + (~was_done).astype(jnp.int32)
         done = was_done if stop_id is None else was_done | (token == stop_id)
         states = jax.tree.map(lambda s: s[beam], states)
