@@ -146,16 +146,16 @@ def apply_positions(x, R, *, mode: str = "add") -> jax.Array:
     T, p = x.shape
     if R.shape[0] < T:
         checks.fail(func, "R", f"at least T = {T} rows (x of shape {tuple(x.shape)})", Text(f"shape {tuple(R.shape)}"))
+    if mode == "add" and R.shape[1] != p:
+        checks.fail(
+            func,
+            "R",
+            f"width p_e = p = {p} to add (x of shape {tuple(x.shape)}); use mode='concat' otherwise",
+            Text(f"shape {tuple(R.shape)}"),
+        )
     dt = jnp.result_type(x, R)
     x, R = x.astype(dt), R[:T].astype(dt)
     if mode == "add":
-        if R.shape[1] != p:
-            checks.fail(
-                func,
-                "R",
-                f"width p_e = p = {p} to add (x of shape {tuple(x.shape)}); use mode='concat' otherwise",
-                Text(f"shape {tuple(R.shape)}"),
-            )
         return x + R
     return jnp.concatenate([x, R], axis=1)
 
