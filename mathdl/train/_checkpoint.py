@@ -10,6 +10,13 @@ tree (``jax.tree_util.keystr``), shape, dtype, whether it is a typed PRNG key (s
 ``jax.random.key_data``) and the SHA-256 of its bytes, plus the caller's metadata (step,
 epoch, ...). A checkpoint without a manifest is an interrupted write; one whose bytes do not
 hash to the manifest is corrupt. Neither is ever loaded.
+
+In a multi-process job every process calls the same save: orbax writes the arrays with its
+multi-process protocol (barriers through the coordinator's key-value service, so the write may run
+on a background thread while the main thread trains), then, once every process has passed a
+barrier saying its part is written, process 0 alone hashes the files, writes the manifest and prunes
+old checkpoints, and a last barrier holds every process until the manifest is in place. Every
+process restores the same checkpoint by reading it itself (a folder every host can read).
 """
 
 import hashlib
@@ -183,19 +190,36 @@ def _checkpointer():
 
     # one zarr folder per leaf rather than the OCDBT key-value store: measured ~2x faster to
     # save (~80 ms against ~200 ms for the 784-512-512-10 MLP with Adam state) and to restore
-    return ocp.Checkpointer(ocp.PyTreeCheckpointHandler(use_ocdbt=False))
+    if jax.process_count() == 1:
+        return ocp.Checkpointer(ocp.PyTreeCheckpointHandler(use_ocdbt=False))
+    # a job: orbax's barriers through the coordinator (thread-safe), not device collectives that
+    # could interleave with the training steps' collectives
+    options = ocp.options.MultiprocessingOptions(primary_host=0, active_processes=set(range(jax.process_count())))
+    handler = ocp.PyTreeCheckpointHandler(use_ocdbt=False, multiprocessing_options=options)
+    return ocp.Checkpointer(handler, multiprocessing_options=options)
 
 
 def _write(directory: str, step: int, paths, arrays, key_impls, metadata: dict, keep: int) -> str:
+    from mathdl.train._parallel import barrier, is_lead
 
     path = _step_dir(directory, step)
-    if os.path.exists(path):  # a leftover of an interrupted run at the same step: replace it
+    lead = is_lead()
+    if lead and os.path.exists(path):  # a leftover of an interrupted run at the same step: replace it
         shutil.rmtree(path)
+    barrier("checkpoint-start")
     flat = {f"leaf_{i:05d}": a for i, a in enumerate(arrays)}
     if flat:
         _checkpointer().save(os.path.abspath(path), flat)
-    else:
+    elif lead:
         os.makedirs(path)
+    barrier("checkpoint-arrays-written")  # every process has finished its part
+    if lead:
+        _write_manifest_and_prune(directory, path, step, paths, arrays, key_impls, metadata, keep)
+    barrier("checkpoint-manifest-written")
+    return path
+
+
+def _write_manifest_and_prune(directory, path, step, paths, arrays, key_impls, metadata, keep) -> None:
     manifest = {
         "format": _FORMAT,
         "step": int(step),
@@ -208,7 +232,6 @@ def _write(directory: str, step: int, paths, arrays, key_impls, metadata: dict, 
     }
     _write_manifest(path, manifest)  # last: its presence marks the checkpoint complete
     _prune(directory, keep, newest_good=path)
-    return path
 
 
 def _prune(directory: str, keep: int, *, newest_good: str) -> None:

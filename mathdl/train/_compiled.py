@@ -8,6 +8,10 @@ Batch ``t`` of a run with data is rows ``i B, ..., (i + 1) B - 1`` of the permut
 ``e = t // s``, ``i = t mod s``, where ``s = n // B`` steps make an epoch and the permutation is
 :func:`mathdl.data.epoch_permutation` of the data key; step ``t`` gets the key
 ``fold_in(step_key, t)``.
+
+With sharded data (a multi-process job, or ``data_shards``) the batches are gathered on the host,
+each process from its own shard, and arrive as global arrays: :func:`fed_step` takes one batch,
+:func:`fed_steps` a stack of ``length`` batches (leading axis) scanned in order.
 """
 
 import functools
@@ -55,6 +59,33 @@ def _steps(step, guard, batch_size, batch_sharding, length, carry, data, perm, s
     return carry
 
 
+def _one_fed(step, guard, carry, batch, step_key):
+    state, tally = carry
+    t = tally.ints[0]
+    state, metrics = step(state, batch, jax.random.fold_in(step_key, t))
+    return state, add_to_tally(tally, metrics, _stack_flags(guard(state, metrics)))
+
+
+def _steps_fed(step, guard, carry, batches, step_key):
+    def body(c, batch):
+        return _one_fed(step, guard, c, batch, step_key), None
+
+    carry, _ = jax.lax.scan(body, carry, batches)
+    return carry
+
+
+@functools.lru_cache(maxsize=64)
+def fed_step(step, guard):
+    """``f(carry, batch, step_key) -> carry``: one step on a batch given as a (global) array, carry donated."""
+    return jax.jit(functools.partial(_one_fed, step, guard), donate_argnums=(0,))
+
+
+@functools.lru_cache(maxsize=64)
+def fed_steps(step, guard):
+    """``f(carry, batches, step_key) -> carry``: one step per leading row of ``batches``, as one ``lax.scan``."""
+    return jax.jit(functools.partial(_steps_fed, step, guard), donate_argnums=(0,))
+
+
 @functools.lru_cache(maxsize=64)
 def one_step(step, guard, batch_size, batch_sharding):
     """``f(carry, data, perm, step_key) -> carry``: one step, compiled, the carry donated."""
@@ -89,6 +120,14 @@ split_key = jax.jit(_split_copy)
 
 permutation = jax.jit(epoch_permutation, static_argnums=(2,))
 """``permutation(perm_key, epoch, n)``, compiled once per ``n``: the order of epoch ``epoch``."""
+
+
+def _shard_permutation(perm_key, shard, epoch, n):
+    return epoch_permutation(jax.random.fold_in(perm_key, shard), epoch, n)
+
+
+shard_permutation = jax.jit(_shard_permutation, static_argnums=(3,))
+"""``shard_permutation(perm_key, shard, epoch, m)``: the order of shard ``shard``'s ``m`` rows in epoch ``epoch``."""
 
 
 def _avals(tree):

@@ -113,7 +113,7 @@ def _check_finite_data(func, name, data):
 
 
 def _check_data(func, data, batch_size, eval_fn, eval_data, num_classes) -> None:
-    n = _data_length(func, "data", data)
+    n = _data_length(func, "data", data) * jax.process_count()  # in a job, `data` is one of equal shards
     check_int(func, "batch_size", batch_size, 1)
     if batch_size > n:
         checks.fail(func, "batch_size", f"at most the number of examples n = {n}", batch_size)
@@ -172,6 +172,7 @@ def fit(
     num_classes: int | None = None,
     config: dict | None = None,
     restart: bool = False,
+    data_shards: int | None = None,
 ) -> FitResult:
     r"""Train ``params`` by mini-batch gradient steps on shuffled epochs of ``data``.
 
@@ -226,6 +227,9 @@ def fit(
         recorded in checkpoints and compared on resume; ``fit`` adds
         ``optimizer_first_update``, the mean first update of a unit gradient.
       restart: delete the checkpoints in ``checkpoint_dir`` and start over.
+      data_shards: batch ``data`` as this many equal shards, each in its own order, as the
+        processes of a multi-process job do (see :func:`loop`); in a job ``data`` is this
+        process's shard, and parameters are replicated on every device of the job.
 
     Returns:
       A :class:`FitResult` ``(params, opt_state, model_state, history, step, epoch,
@@ -257,6 +261,8 @@ def fit(
     check_checkpoint_dir(func, checkpoint_dir, restart)
     mesh = _resolve_mesh(func, mesh, devices)
     n_dev = 1 if mesh is None else mesh.shape["data"]
+    if mesh is None and data_shards is not None:
+        mesh = _resolve_mesh(func, None, 1)
     if batch_size % n_dev:
         checks.fail(func, "batch_size", f"a multiple of the {n_dev} devices on the `data` axis", batch_size)
 
@@ -268,6 +274,7 @@ def fit(
     if checkpoint_dir is not None:
         config = {"optimizer_first_update": first_update(optimizer, params), **(config or {})}
     evaluate_state = None
+    n_total = _data_length(func, "data", data) * jax.process_count()  # in a job, `data` is one of equal shards
     if eval_fn is not None:
         evaluate_state = functools.partial(_evaluate_state, eval_fn, eval_data, max(batch_size, 256), has_state)
     result: LoopResult = loop(
@@ -278,7 +285,7 @@ def fit(
         batch_size=batch_size,
         epochs=epochs,
         eval_fn=evaluate_state,
-        eval_every=None if eval_fn is None else eval_every * (_data_length(func, "data", data) // batch_size),
+        eval_every=None if eval_fn is None else eval_every * (n_total // batch_size),
         early_stopping=early_stopping,
         log_every=log_every,
         log_file=log_file,
@@ -292,6 +299,7 @@ def fit(
         scan=scan_epoch,
         handle_signals=handle_signals,
         guard=_fit_guard,
+        data_shards=data_shards,
     )
     params, opt_state, model_state = result.state
     return FitResult(

@@ -2,10 +2,12 @@ r"""The identity of a training run, recorded in every checkpoint and checked on 
 
 A run is identified by its key (the seed, for ``jax.random.key(seed)``), the caller's
 configuration (optimizer name, learning rate ... as a JSON dict), the batch size and number of
-examples, a SHA-256 fingerprint of the data (every leaf's path, dtype, shape and bytes), and the
-types in the state's tree (``AdamState`` against ``SGDState``). Resuming a checkpoint whose
-identity differs is refused with a message naming each difference (``seed: checkpoint 0, this
-run 7``); shapes and dtypes of the state are checked leaf by leaf when it is restored.
+examples, a SHA-256 fingerprint of the data (every leaf's path, dtype, shape and bytes; in a job,
+of every process's shard), the number of processes (and of data shards), and the types in the
+state's tree (``AdamState`` against ``SGDState``). Resuming a checkpoint whose identity differs
+is refused with a message naming each difference (``seed: checkpoint 0, this run 7``, ``number
+of processes: checkpoint 2, this run 1``); shapes and dtypes of the state are checked leaf by
+leaf when it is restored.
 """
 
 import hashlib
@@ -109,6 +111,11 @@ def _show(value) -> str:
 def differences(saved: dict, current: dict) -> list[str]:
     """``"<what>: checkpoint <a>, this run <b>"`` for each part of the identity that differs."""
     out = []
+    for field, label, default in (("processes", "number of processes", 1), ("data_shards", "data shards", "none")):
+        a, b = saved.get(field, default), current.get(field, default)
+        if ("processes" in saved or field in current) and a != b:
+            # the batch order depends on the shards: a job of another size cannot continue this run
+            out.append(f"{label}: checkpoint {a}, this run {b}")
     saved_cfg, cur_cfg = saved.get("config", {}), current.get("config", {})
     for name in sorted(set(saved_cfg) | set(cur_cfg)):
         a, b = saved_cfg.get(name, _NOT_RECORDED), cur_cfg.get(name, _NOT_RECORDED)

@@ -12,6 +12,14 @@ examples of each epoch's permutation are skipped (a different few each epoch), s
 batch has the same shape and nothing recompiles. Without data (``data=None``) the step receives
 ``batch=None`` and makes its own (environment rollouts, noise, time steps).
 
+Sharded data. In a job of ``P`` processes (:func:`initialize_distributed`) ``data`` is this
+process's shard and every process passes a shard of the same length ``m``; one process may
+also split its data into ``data_shards`` equal contiguous shards and batch them the same way. Shard
+``s`` visits its rows in the order ``epoch_permutation(fold_in(perm_key, s), e, m)`` and gives
+``batch_size / P`` rows to each step; the global batch is the shards' rows in shard order,
+sharded on the mesh's ``"data"`` axis, so a job of ``P`` processes and one process with
+``data_shards=P`` train on the same batches.
+
 Checkpoints hold ``{"state": state, "step": t}`` (plus ``"best"``, the best state under
 ``EarlyStopping(restore_best=True)``), written by :class:`CheckpointWriter` with a verified
 manifest that also records the run's identity (see ``_identity.py``).
@@ -75,6 +83,56 @@ class LoopResult(NamedTuple):
     checkpoint: str | None
 
 
+class Shards(NamedTuple):
+    """Sharded data: ``count`` shards of ``length`` rows; this process holds ``local`` (index, host tree)."""
+
+    count: int
+    length: int
+    local: list  # [(shard index, pytree of NumPy arrays)]
+    job: bool  # True in a multi-process job (one shard per process)
+
+
+def shard_layout(func: str, data, data_shards) -> Shards | None:
+    """The shards of ``data`` for this process, checked before training (``None``: one unsharded data set).
+
+    In a job every process must hold a shard of the same length; a difference is refused in every
+    process, naming the processes and their lengths.
+    """
+    from mathdl.train._parallel import allgather
+
+    jobs = jax.process_count()
+    if data is None:
+        if data_shards is not None:
+            checks.fail(func, "data_shards", "to be omitted without `data`", data_shards)
+        return None
+    if data_shards is not None:
+        check_int(func, "data_shards", data_shards, 1)
+    if jobs == 1 and data_shards is None:
+        return None
+    n = _data_length(func, "data", data)
+    host = jax.tree.map(lambda a: np.asarray(a, jax.dtypes.canonicalize_dtype(np.asarray(a).dtype)), data)
+    if jobs > 1:
+        if data_shards not in (None, jobs):
+            checks.fail(
+                func, "data_shards", f"None or the {jobs} processes of the job (one shard per process)", data_shards
+            )
+        lengths = allgather(np.array([n], np.int64))[:, 0]
+        if len(set(lengths.tolist())) > 1:
+            shown = ", ".join(f"{int(m)} in process {p}" for p, m in enumerate(lengths))
+            checks.fail(
+                func,
+                "data",
+                "a shard of the same length in every process of the job",
+                checks.Text(f"shards of {shown}"),
+            )
+        return Shards(jobs, n, [(jax.process_index(), host)], True)
+    if n % data_shards:
+        checks.fail(func, "data_shards", f"a divisor of the number of examples n = {n}", data_shards)
+    m = n // data_shards
+    local = [(s, jax.tree.map(lambda a, s=s: a[s * m : (s + 1) * m], host)) for s in range(data_shards)]
+    return Shards(data_shards, m, local, False)
+
+
 class Plan(NamedTuple):
     """The schedule of a run, in steps (validated)."""
 
@@ -114,13 +172,16 @@ def check_early_stopping(func: str, early_stopping, eval_fn) -> None:
     check_int(func, "early_stopping.patience", early_stopping.patience, 1)
 
 
-def _data_schedule(func, data, batch_size, epochs, steps, n_dev):
-    n = _data_length(func, "data", data)
+def _data_schedule(func, data, batch_size, epochs, steps, n_dev, shards=None):
+    n = _data_length(func, "data", data) if shards is None else shards.count * shards.length
     check_int(func, "batch_size", batch_size, 1)
     if batch_size > n:
         checks.fail(func, "batch_size", f"at most the number of examples n = {n}", batch_size)
     if batch_size % n_dev:
         checks.fail(func, "batch_size", f"a multiple of the {n_dev} devices on the `data` axis", batch_size)
+    if shards is not None and batch_size % shards.count:
+        what = "processes of the job" if shards.job else "data shards"
+        checks.fail(func, "batch_size", f"a multiple of the {shards.count} {what}", batch_size)
     if (epochs is None) == (steps is None):
         checks.fail(func, "epochs", "exactly one of `epochs` and `steps`", f"epochs={epochs}, steps={steps}")
     spe = n // batch_size
@@ -132,15 +193,16 @@ def _data_schedule(func, data, batch_size, epochs, steps, n_dev):
 
 
 def make_plan(
-    func, *, data, batch_size, epochs, steps, log_every, eval_every, checkpoint_every, scan, n_dev, has_eval, has_ckpt
-) -> Plan:
+    func, *, data, batch_size, epochs, steps, log_every, eval_every, checkpoint_every, scan, n_dev, has_eval, has_ckpt,
+    shards=None,
+) -> Plan:  # fmt: skip
     """Validate the schedule arguments and fill in the defaults."""
     for name, value in (("log_every", log_every), ("eval_every", eval_every), ("checkpoint_every", checkpoint_every)):
         _check_optional_int(func, name, value)
     if scan is not None and not isinstance(scan, bool):
         checks.fail(func, "scan", "None, True or False", scan, exc=TypeError)
     if data is not None:
-        n, spe, total = _data_schedule(func, data, batch_size, epochs, steps, n_dev)
+        n, spe, total = _data_schedule(func, data, batch_size, epochs, steps, n_dev, shards)
         unit = spe
     else:
         for name, value in (("batch_size", batch_size), ("epochs", epochs)):
@@ -198,8 +260,12 @@ def check_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | None
 
 def prepare_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | None:
     """Check that the folder is writable (making it); with ``restart`` remove its checkpoints and log."""
+    from mathdl.train._parallel import barrier, is_lead
+
     path = check_checkpoint_dir(func, checkpoint_dir, restart)
-    if restart:
+    if restart and not is_lead():  # in a job, process 0 clears the folder and the others wait for it
+        barrier("restart")
+    elif restart:
         from mathdl.train._checkpoint import list_checkpoints
 
         old = list_checkpoints(path)
@@ -210,6 +276,7 @@ def prepare_checkpoint_dir(func: str, checkpoint_dir, restart: bool) -> str | No
             os.remove(log)
         if old:
             print(f"mathdl.train: restart: removed {len(old)} checkpoint(s) from {path}.", file=sys.stderr)
+        barrier("restart")
     return path
 
 
@@ -237,6 +304,7 @@ def loop(
     scan: bool | None = None,
     handle_signals: bool = True,
     guard: Callable | None = None,
+    data_shards: int | None = None,
 ) -> LoopResult:
     r"""Run a pure training step $(s_{t+1}, m_t) = \mathrm{step}(s_t, \mathcal B_t, k_t)$ for many steps.
 
@@ -282,7 +350,7 @@ def loop(
       config: a JSON dict describing the run (optimizer name, learning rate ...), recorded in
         each checkpoint and compared on resume.
       mesh: a ``jax.sharding.Mesh`` with one ``"data"`` axis: batches are sharded on it and the
-        state replicated.
+        state replicated (default in a multi-process job: every device of the job).
       scan: run the steps between two log/eval/checkpoint points (within an epoch) as one
         ``lax.scan``; default when all those segments have the same length (each interval a
         multiple of the shortest, the epoch included), so that one compiled scan serves the run.
@@ -290,13 +358,17 @@ def loop(
       handle_signals: catch SIGTERM/SIGINT as described above (main thread only).
       guard: ``guard(state, metrics) -> {name: bool}`` after each step (names ``"<kind> <leaf>"``);
         default: every floating metric and state leaf is finite.
+      data_shards: batch ``data`` as this many equal shards, each with its own order (as the
+        processes of a job do; see the module docstring); in a job, ``None`` or the number of
+        processes, and ``data`` is this process's shard.
 
     Returns:
       A :class:`LoopResult` ``(state, history, step, epoch, stop_reason, checkpoint)``.
 
     Raises:
       ValueError: before any step, for a bad schedule argument, ``data`` with unequal leading
-        lengths, a ``checkpoint_dir`` that is a file, sits under a file or cannot be written,
+        lengths (or, in a job, shards of different lengths, naming the processes), a
+        ``checkpoint_dir`` that is a file, sits under a file or cannot be written,
         or a step whose new state differs in structure, shape or dtype from the old.
       CheckpointError: a checkpoint of a different run (naming what differs) or model (naming
         the leaf).
@@ -323,6 +395,10 @@ def loop(
         checks.fail(func, "eval_every", "to be given with `eval_fn`", eval_every)
     mesh = _resolve_mesh(func, mesh, None)
     n_dev = 1 if mesh is None else mesh.shape["data"]
+    shards = shard_layout(func, data, data_shards)
+    if shards is not None and mesh is None:
+        mesh = _resolve_mesh(func, None, 1)
+        n_dev = 1
     plan = make_plan(
         func,
         data=data,
@@ -336,6 +412,7 @@ def loop(
         n_dev=n_dev,
         has_eval=eval_fn is not None,
         has_ckpt=checkpoint_dir is not None,
+        shards=shards,
     )
     ckpt_dir = prepare_checkpoint_dir(func, checkpoint_dir, restart)
     if log_file is None and ckpt_dir is not None:
@@ -356,5 +433,6 @@ def loop(
         log_file=None if log_file is None else os.fspath(log_file),
         progress=progress,
         handle_signals=handle_signals,
+        shards=shards,
     )
     return run.run(state)

@@ -5,9 +5,17 @@ stops the run; the tally is logged every ``log_every`` steps, at the end and whe
 (raising :class:`NonFiniteError` if a step was not finite); ``eval_fn`` runs every
 ``eval_every`` steps and feeds early stopping; a checkpoint is written every
 ``checkpoint_every`` steps, at the end and when stopping.
+
+In a multi-process job every process runs this same object on its own data shard: batches are
+gathered on the host and assembled into global arrays; a stop (signal) is agreed by all
+processes at each boundary; evaluation runs on a process-local copy of the state and its metrics
+are averaged over the processes; process 0 alone shows the progress bar and writes the log; at
+the end each process's throughput is gathered and reported.
 """
 
+import hashlib
 import json
+import sys
 import time
 from contextlib import ExitStack
 
@@ -15,12 +23,15 @@ import jax
 import numpy as np
 
 from mathdl import checks
-from mathdl.train import _compiled, _identity
+from mathdl.train import _compiled, _identity, _parallel
 from mathdl.train._checkpoint import CheckpointError, CheckpointWriter, restore_latest
 from mathdl.train._guard import new_tally, raise_if_bad, raise_if_state_bad
 from mathdl.train._signals import StopSignals
 
 __all__ = []
+
+_SIGNAL_CODES = {"SIGINT": 2, "SIGTERM": 15}
+_SIGNAL_NAMES = {v: k for k, v in _SIGNAL_CODES.items()}
 
 
 def _next_multiple(t: int, every: int) -> int:
@@ -52,18 +63,25 @@ class Run:
     """The mutable part of one ``loop`` call (history, early stopping, checkpoints, the clock)."""
 
     def __init__(self, func, step, guard, plan, *, key, data, mesh, eval_fn, early_stopping, checkpoint_dir, keep,
-                 config, log_file, progress, handle_signals):  # fmt: skip
+                 config, log_file, progress, handle_signals, shards=None):  # fmt: skip
         self.func, self.step, self.guard, self.plan = func, step, guard, plan
         self.data, self.eval_fn, self.es_rule = data, eval_fn, early_stopping
         self.ckpt_dir, self.keep, self.config, self.log_file = checkpoint_dir, keep, config, log_file
         self.progress, self.handle_signals = progress, handle_signals
         self.key = key
-        self.replicated = self.batch_sharding = None
+        self.shards = shards
+        self.job = jax.process_count() > 1
+        self.lead = jax.process_index() == 0
+        if not self.lead:  # one progress bar and one log per job: process 0's
+            self.progress, self.log_file = False, None
+        self.replicated = self.batch_sharding = self.stack_sharding = None
         if mesh is not None:
             from jax.sharding import NamedSharding, PartitionSpec
 
             self.replicated = NamedSharding(mesh, PartitionSpec())
             self.batch_sharding = NamedSharding(mesh, PartitionSpec("data"))
+            self.stack_sharding = NamedSharding(mesh, PartitionSpec(None, "data"))
+        self.local_examples, self.train_seconds = 0, 0.0
         self.restore_best = early_stopping is not None and early_stopping.restore_best
         self.history: list[dict] = []
         self.es = {"best": None, "wait": 0, "step": -1}
@@ -76,13 +94,16 @@ class Run:
     # ---------------------------------------------------------------- setup
     def place(self, tree):
         # a fresh copy: the compiled step donates its inputs, which must never be the caller's arrays
+        if self.job:  # global arrays replicated over the job's devices, each process giving its copy
+            return _parallel.to_global(tree, self.replicated)
         return _compiled.copy_tree(self.replicated)(tree)
 
     def _probe(self, state):
         batch = None
-        if self.data_dev is not None:
+        source = self.data_dev if self.shards is None else self.shards.local[0][1]
+        if source is not None:
             B = self.plan.batch_size
-            batch = jax.tree.map(lambda a: jax.ShapeDtypeStruct((B, *a.shape[1:]), a.dtype), self.data_dev)
+            batch = jax.tree.map(lambda a: jax.ShapeDtypeStruct((B, *a.shape[1:]), a.dtype), source)
         out, metrics, names, sum_dtypes = _compiled.probe(self.step, self.guard, state, batch, self.step_key)
         _check_step_output(self.func, state, out)
         self.names, self.sum_dtypes = names, sum_dtypes
@@ -107,7 +128,7 @@ class Run:
         template = {"state": state, "step": np.int64(0)}
         if self.restore_best:
             template["best"] = state
-        found = restore_latest(self.ckpt_dir, template, verbose=True, check_metadata=self._check_identity)
+        found = restore_latest(self.ckpt_dir, template, verbose=self.lead, check_metadata=self._check_identity)
         if found is None:
             return state, 0
         tree, meta, self.last_ckpt = found
@@ -119,7 +140,20 @@ class Run:
         return self.place(tree["state"]), int(meta["step"])
 
     def _new_tally(self, t: int):
-        return jax.device_put(new_tally(t, self.sum_dtypes, len(self.names)), self.replicated)
+        tally = new_tally(t, self.sum_dtypes, len(self.names))
+        if self.job:
+            return _parallel.to_global(tally, self.replicated)
+        return jax.device_put(tally, self.replicated)
+
+    def _job_identity(self, identity: dict) -> dict:
+        """The identity of the whole job: its process count, shard count and every shard's fingerprint."""
+        identity["processes"] = jax.process_count()
+        if self.shards is not None:
+            identity["data_shards"] = self.shards.count
+        if self.job and identity.get("data") is not None:
+            mine = np.frombuffer(bytes.fromhex(identity["data"]), np.uint8)
+            identity["data"] = hashlib.sha256(_parallel.allgather(mine).tobytes()).hexdigest()
+        return identity
 
     # ---------------------------------------------------------------- the run
     def run(self, state):
@@ -128,7 +162,9 @@ class Run:
 
         plan = self.plan
         # the data are never donated: no copy of device arrays (NumPy arrays are transferred once)
-        self.data_dev = None if self.data is None else jax.device_put(self.data, self.replicated)
+        self.data_dev = None
+        if self.data is not None and self.shards is None:
+            self.data_dev = jax.device_put(self.data, self.replicated)
         state = self.place(state)
         self.perm_key, self.step_key = _compiled.split_key(self.key)
         self._probe(state)
@@ -137,6 +173,7 @@ class Run:
                 self.func, self.key, config=self.config, batch_size=plan.batch_size, n=plan.n, data=self.data,
                 state=state,
             )  # fmt: skip
+            self.identity = self._job_identity(self.identity)
         state, t = self._resume(state)
         carry = (state, self._new_tally(t))
         self.next_ckpt = _next_multiple(t, plan.checkpoint_every)
@@ -150,9 +187,19 @@ class Run:
 
                 self.bar = tqdm(total=plan.total, initial=t, desc="train", unit="step", leave=False, dynamic_ncols=True)
                 stack.callback(self.bar.close)
+            t_start, clock = t, None
             while t < plan.total and self.stop is None:
                 carry, t = self._advance(carry, t, signals)
                 carry = self._boundary(carry, t, signals)
+                if clock is None and self.shards is not None:  # throughput after the first segment (compiles)
+                    jax.block_until_ready(carry)
+                    clock, first_examples = time.perf_counter(), self.local_examples
+            if clock is not None and self.local_examples > first_examples:
+                jax.block_until_ready(carry)
+                self.train_seconds = time.perf_counter() - clock
+                self.local_examples -= first_examples
+        if self.shards is not None and self.train_seconds > 0 and t > t_start:
+            self._report_throughput(t)
         final = self.best if self.restore_best and self.best is not None else carry[0]
         epoch = t // plan.steps_per_epoch if plan.steps_per_epoch else 0
         return LoopResult(final, self.history, t, epoch, self.stop or "completed", self.last_ckpt)
@@ -168,6 +215,79 @@ class Run:
             ends.append(_next_multiple(t, plan.steps_per_epoch))
         return min(ends)
 
+    # ---------------------------------------------------------------- sharded data (host-fed batches)
+    def _shard_perms(self, epoch: int) -> list:
+        if epoch != self.perm_epoch:
+            m = self.shards.length
+            self.perm_epoch = epoch
+            self.perm = [
+                np.asarray(_compiled.shard_permutation(self.perm_key, s, epoch, m)) for s, _ in self.shards.local
+            ]
+        return self.perm
+
+    def _local_rows(self, t: int, end: int):
+        """This process's rows of the batches of steps ``t .. end - 1`` (one epoch), leaves ``(L, b_p, ...)``."""
+        spe, b = self.plan.steps_per_epoch, self.plan.batch_size // self.shards.count
+        perms = self._shard_perms(t // spe)
+        steps = np.arange(t, end) % spe
+        offsets = steps[:, None] * b + np.arange(b)[None, :]  # (L, b)
+        parts = [
+            jax.tree.map(lambda a, rows=perm[offsets]: a[rows], tree)
+            for (_, tree), perm in zip(self.shards.local, perms, strict=True)
+        ]
+        self.local_examples += (end - t) * b * len(parts)
+        return jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *parts)
+
+    def _global_batches(self, t: int, end: int, stacked: bool):
+        B = self.plan.batch_size
+        local = self._local_rows(t, end)
+        if stacked:
+            L = end - t
+            return jax.tree.map(
+                lambda a: jax.make_array_from_process_local_data(self.stack_sharding, a, (L, B, *a.shape[2:])), local
+            )
+        return jax.tree.map(
+            lambda a: jax.make_array_from_process_local_data(self.batch_sharding, a[0], (B, *a.shape[2:])), local
+        )
+
+    def _advance_fed(self, carry, t: int, signals):
+        end = self._segment_end(t)
+        if self.plan.scan:
+            carry = _compiled.fed_steps(self.step, self.guard)(carry, self._global_batches(t, end, True), self.step_key)
+            done = end - t
+        else:
+            one, done = _compiled.fed_step(self.step, self.guard), 0
+            while t + done < end:
+                carry = one(carry, self._global_batches(t + done, t + done + 1, False), self.step_key)
+                done += 1
+                if signals.received and not self.job:  # a job agrees on a stop at the segment's end
+                    break
+        if self.bar is not None:
+            self.bar.update(done)
+        return carry, t + done
+
+    def _report_throughput(self, t: int) -> None:
+        """Each process's examples per second after the first segment (which compiles), gathered; process 0
+        logs and prints them."""
+        rate = self.local_examples / max(self.train_seconds, 1e-9)
+        n_local = (
+            len(jax.local_devices()) if self.job else (self.replicated.mesh.devices.size if self.replicated else 1)
+        )
+        rates = _parallel.allgather(np.array([rate, n_local], np.float64))
+        if not self.lead:
+            return
+        entry = {
+            "step": t,
+            "process_examples_per_s": [float(r) for r in rates[:, 0]],
+            "process_devices": [int(d) for d in rates[:, 1]],
+        }
+        self._log(entry)
+        for p, (r, d) in enumerate(rates):
+            print(
+                f"mathdl.train: process {p}: {r:.0f} examples/s on {int(d)} device(s) ({r / d:.0f} per device)",
+                file=sys.stderr,
+            )
+
     def _perm_for(self, t: int):
         if self.data_dev is None:
             return None
@@ -178,6 +298,8 @@ class Run:
 
     def _advance(self, carry, t: int, signals):
         """Run to the next boundary: one scan, or one compiled call per step (stopping early on a signal)."""
+        if self.shards is not None:
+            return self._advance_fed(carry, t, signals)
         statics = (self.step, self.guard, self.plan.batch_size, self.batch_sharding)
         end = self._segment_end(t)
         if self.plan.scan:
@@ -189,7 +311,7 @@ class Run:
             while t + done < end:  # the hot loop: nothing here but the call and the signal flag
                 carry = one(carry, data, perm, key)
                 done += 1
-                if signals.received:
+                if signals.received and not self.job:  # a job agrees on a stop at the segment's end
                     break
         if self.bar is not None:
             self.bar.update(done)
@@ -197,8 +319,12 @@ class Run:
 
     def _boundary(self, carry, t: int, signals):
         plan = self.plan
-        if signals.received:
-            self.stop = signals.received
+        received = signals.received
+        if self.job:  # every process stops at the same boundary: a signal to any one of them stops all
+            codes = _parallel.allgather(np.array([_SIGNAL_CODES.get(received, 0)], np.int32))[:, 0]
+            received = next((_SIGNAL_NAMES[int(c)] for c in codes if c), None)
+        if received:
+            self.stop = received
         if t % plan.log_every == 0 or t == plan.total or self.stop:
             carry = self._flush(carry, t)
         if self.eval_fn is not None and t % plan.eval_every == 0 and self.stop is None:
@@ -242,9 +368,13 @@ class Run:
         return state, self._new_tally(t)
 
     def _evaluate(self, state, t: int) -> None:
-        metrics = self.eval_fn(state)
+        metrics = self.eval_fn(_parallel.to_local(state) if self.job else state)
         if not isinstance(metrics, dict):
             checks.fail(self.func, "eval_fn", "a function returning a dict of floats", type(metrics).__name__)
+        if self.job:  # the mean over the processes, so that every process takes the same early-stopping decision
+            names = sorted(metrics)
+            means = _parallel.allgather(np.array([float(metrics[k]) for k in names], np.float64)).mean(axis=0)
+            metrics = dict(zip(names, means.tolist(), strict=True))
         self._log({**self._entry(t), **{f"val_{k}": float(v) for k, v in metrics.items()}})
         rule = self.es_rule
         if rule is None:
