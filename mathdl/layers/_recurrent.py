@@ -239,14 +239,18 @@ def init_gru(key: jax.Array, p: int, m: int, *, convention: str = "book", dtype=
 # carried state; it returns the new state. The public *_step functions add the input term.
 
 
+# The recurrent products W h are written h @ W.T (the same numbers): under jax.vmap the batch axis of
+# h then stays in front, so the batched step is one (B, m) x (m, G m) product with no transpose.
+
+
 def _rnn_cell(W_hh, activation, z, h):
-    return activation(z + W_hh @ h)
+    return activation(z + h @ W_hh.T)
 
 
 def _lstm_cell(W_h, z, state):
     h, c = state
     m = h.shape[-1]
-    a = (z + W_h.reshape(4 * m, m) @ h).reshape(4, m)
+    a = (z + h @ W_h.reshape(4 * m, m).T).reshape(4, m)
     g_f, g_i, g_o = jax.nn.sigmoid(a[0]), jax.nn.sigmoid(a[1]), jax.nn.sigmoid(a[2])
     c_new = g_f * c + g_i * jnp.tanh(a[3])  # c<t> = g_f ⊙ c<t-1> + g_i ⊙ c~
     return g_o * jnp.tanh(c_new), c_new  # h<t> = g_o ⊙ tanh(c<t>)
@@ -255,16 +259,16 @@ def _lstm_cell(W_h, z, state):
 def _gru_cell_book(W_h, z, h):
     m = h.shape[-1]
     z = z.reshape(3, m)
-    a = z[:2] + (W_h[:2].reshape(2 * m, m) @ h).reshape(2, m)
+    a = z[:2] + (h @ W_h[:2].reshape(2 * m, m).T).reshape(2, m)
     g_r, g_u = jax.nn.sigmoid(a[0]), jax.nn.sigmoid(a[1])
-    h_tilde = jnp.tanh(z[2] + W_h[2] @ (g_r * h))  # the reset gate acts BEFORE the matrix product
+    h_tilde = jnp.tanh(z[2] + (g_r * h) @ W_h[2].T)  # the reset gate acts BEFORE the matrix product
     return (1 - g_u) * h + g_u * h_tilde  # g_u ≈ 1 means "update"
 
 
 def _gru_cell_pytorch(W_h, b_hn, z, h):
     m = h.shape[-1]
     z = z.reshape(3, m)
-    u = (W_h.reshape(3 * m, m) @ h).reshape(3, m)
+    u = (h @ W_h.reshape(3 * m, m).T).reshape(3, m)
     r = jax.nn.sigmoid(z[0] + u[0])
     g_z = jax.nn.sigmoid(z[1] + u[1])
     n = jnp.tanh(z[2] + r * (u[2] + b_hn))  # the reset gate acts AFTER the matrix product
