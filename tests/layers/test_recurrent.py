@@ -1,5 +1,7 @@
 """Tests of mathdl.layers recurrent layers: rnn, lstm, gru, stacked, bidirectional ([MEDL] Sec. 7.2-7.3)."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import jax.test_util
@@ -236,13 +238,13 @@ def test_stacked_and_bidirectional(getkey):
 def test_param_counts_match_the_pytrees(getkey):
     """Contract: the count formulas equal the pytree sizes; the book's counts with an output layer."""
 
-    def size(t):
-        return sum(a.size for a in jax.tree.leaves(t))
+    def size(init, **kw):  # the pytree's shapes from jax.eval_shape: nothing compiled or allocated
+        return sum(math.prod(a.shape) for a in jax.tree.leaves(jax.eval_shape(lambda k: init(k, 3, 5, **kw), getkey())))
 
-    assert size(init_rnn(getkey(), 3, 5)) == rnn_param_count(3, 5) == 25 + 15 + 5
-    assert size(init_lstm(getkey(), 3, 5)) == lstm_param_count(3, 5) == 4 * 45
-    assert size(init_gru(getkey(), 3, 5)) == gru_param_count(3, 5) == 3 * 45
-    assert size(init_gru(getkey(), 3, 5, convention="pytorch")) == gru_param_count(3, 5, convention="pytorch")
+    assert size(init_rnn) == rnn_param_count(3, 5) == 25 + 15 + 5
+    assert size(init_lstm) == lstm_param_count(3, 5) == 4 * 45
+    assert size(init_gru) == gru_param_count(3, 5) == 3 * 45
+    assert size(init_gru, convention="pytorch") == gru_param_count(3, 5, convention="pytorch")
     assert lstm_param_count(3, 5, q=2) == 4 * 45 + 12  # + W_yh (2 x 5) + b_y
     torch = need("torch")
     assert sum(t.numel() for t in torch.nn.GRU(3, 5).parameters()) == gru_param_count(3, 5, convention="pytorch") + 10
