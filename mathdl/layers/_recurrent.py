@@ -36,11 +36,14 @@ from mathdl.layers._specs import one_example, positive_int
 
 __all__ = [
     "BidirectionalParams",
+    "GRUGates",
     "GRUParams",
+    "LSTMGates",
     "LSTMParams",
     "RNNParams",
     "bidirectional",
     "gru",
+    "gru_gates",
     "gru_param_count",
     "gru_step",
     "init_bidirectional",
@@ -49,6 +52,7 @@ __all__ = [
     "init_rnn",
     "init_stacked",
     "lstm",
+    "lstm_gates",
     "lstm_param_count",
     "lstm_step",
     "recurrent",
@@ -539,6 +543,147 @@ def gru(
     h0 = jnp.zeros((m,), x.dtype) if h0 is None else h0
     Z = _project(params.W_x, params.b, x)
     return _scan(cell, Z, h0, lambda h: h, mask, reverse, unroll)
+
+
+# ------------------------------------------------------------------------- gate traces
+
+
+class LSTMGates(NamedTuple):
+    r"""The LSTM's gates and states at every step (each shape ``(T, m)``): for plots and teaching.
+
+    Attributes:
+      f: forget gate $g_f$.
+      i: input gate $g_i$.
+      o: output gate $g_o$.
+      c_tilde: candidate $\tilde c$.
+      c: cell state $c^{\langle t\rangle}$.
+      h: hidden state $h^{\langle t\rangle}$.
+    """
+
+    f: jax.Array
+    i: jax.Array
+    o: jax.Array
+    c_tilde: jax.Array
+    c: jax.Array
+    h: jax.Array
+
+
+class GRUGates(NamedTuple):
+    r"""The GRU's gates and states at every step (each shape ``(T, m)``).
+
+    Attributes:
+      r: reset gate $g_r$.
+      u: update gate: the book's $g_u$ (weight of the candidate) in either convention; for
+        ``convention="pytorch"`` this is $1 - z$.
+      h_tilde: candidate $\tilde h$ (PyTorch's $n$).
+      h: hidden state $h^{\langle t\rangle}$.
+    """
+
+    r: jax.Array
+    u: jax.Array
+    h_tilde: jax.Array
+    h: jax.Array
+
+
+@checks.inputs(params=_LSTM_FIELDS, x=_SEQ, mask="bool[T]?")
+def lstm_gates(params: LSTMParams, x: jax.Array, *, state0=None, mask=None) -> LSTMGates:
+    r"""Run :func:`lstm` and return its gates $g_f, g_i, g_o$, candidate $\tilde c$ and states at every step.
+
+    The same recursion as :func:`lstm` (the tests pin ``.h`` to its ``H``); slower, as it keeps
+    six ``(T, m)`` traces. At a masked step the gates are those computed there, and ``c``, ``h``
+    the kept state.
+
+    Args:
+      params: ``LSTMParams``.
+      x: ONE sequence, shape ``(T, p)``.
+      state0: ``(h0, c0)``; default zeros.
+      mask: shape ``(T,)`` bool.
+
+    Returns:
+      ``LSTMGates(f, i, o, c_tilde, c, h)``, each shape ``(T, m)``.
+
+    Raises:
+      ValueError, TypeError: as :func:`lstm`.
+
+    References:
+      [MEDL] Ch. 7, Sec. 7.3, eqs. (7.16)-(7.17).
+    """
+    func = checks.public_name(lstm_gates)
+    _x_dtype(func, x, params.W_x)
+    m = params.W_h.shape[1]
+    state0 = _lstm_state(func, state0, m, params.W_x)
+    W = params.W_h.reshape(4 * m, m)
+
+    def cell(z, state):
+        h, c = state
+        a = (z + h @ W.T).reshape(4, m)
+        f, i, o, c_tilde = jax.nn.sigmoid(a[0]), jax.nn.sigmoid(a[1]), jax.nn.sigmoid(a[2]), jnp.tanh(a[3])
+        c_new = f * c + i * c_tilde
+        h_new = o * jnp.tanh(c_new)
+        return (h_new, c_new), (f, i, o, c_tilde)
+
+    def step(state, inp):
+        z_t, keep = inp
+        new, gates = cell(z_t, state)
+        new = jax.tree.map(lambda a, b: jnp.where(keep, a, b), new, state)
+        return new, (*gates, new[1], new[0])
+
+    keep = jnp.ones(x.shape[:1], bool) if mask is None else mask
+    traces = lax.scan(step, state0, (_project(params.W_x, params.b, x), keep))[1]
+    return LSTMGates(*traces)
+
+
+@checks.inputs(params=_GRU_FIELDS, x=_SEQ, h0="float[m]?", mask="bool[T]?")
+def gru_gates(params: GRUParams, x: jax.Array, *, h0=None, mask=None, convention: str = "book") -> GRUGates:
+    r"""Run :func:`gru` and return its reset and update gates, candidate and states at every step.
+
+    Args:
+      params: ``GRUParams``.
+      x: ONE sequence, shape ``(T, p)``.
+      h0: initial state, shape ``(m,)``; default zeros.
+      mask: shape ``(T,)`` bool.
+      convention: ``"book"`` or ``"pytorch"`` (see :func:`gru`); ``.u`` is the weight of the
+        candidate in both.
+
+    Returns:
+      ``GRUGates(r, u, h_tilde, h)``, each shape ``(T, m)``.
+
+    Raises:
+      ValueError, TypeError: as :func:`gru`.
+
+    References:
+      [MEDL] Ch. 7, Sec. 7.3, eqs. (7.18)-(7.19).
+    """
+    func = checks.public_name(gru_gates)
+    _x_dtype(func, x, params.W_x)
+    _state_dtype(func, "h0", h0, params.W_x)
+    _gru_cell_fn(func, params, convention)  # checks the convention against b_hn
+    m = params.W_h.shape[1]
+    h0 = jnp.zeros((m,), x.dtype) if h0 is None else h0
+    W_h = params.W_h
+    b_hn = jnp.zeros((m,), W_h.dtype) if params.b_hn is None else params.b_hn
+
+    def cell(z, h):
+        z = z.reshape(3, m)
+        if convention == "book":
+            a = z[:2] + (h @ W_h[:2].reshape(2 * m, m).T).reshape(2, m)
+            r, u = jax.nn.sigmoid(a[0]), jax.nn.sigmoid(a[1])
+            h_tilde = jnp.tanh(z[2] + (r * h) @ W_h[2].T)
+        else:
+            v = (h @ W_h.reshape(3 * m, m).T).reshape(3, m)
+            r, u = jax.nn.sigmoid(z[0] + v[0]), 1 - jax.nn.sigmoid(z[1] + v[1])
+            h_tilde = jnp.tanh(z[2] + r * (v[2] + b_hn))
+        return (1 - u) * h + u * h_tilde, (r, u, h_tilde)
+
+    def step(h, inp):
+        z_t, keep = inp
+        new, gates = cell(z_t, h)
+        new = jnp.where(keep, new, h)
+        return new, (*gates, new)
+
+    keep = jnp.ones(x.shape[:1], bool) if mask is None else mask
+    traces = lax.scan(step, h0, (_project(params.W_x, params.b, x), keep))[1]
+    return GRUGates(*traces)
 
 
 # ------------------------------------------------------------------------- one step

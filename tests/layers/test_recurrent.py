@@ -308,3 +308,22 @@ def test_bad_inputs(getkey):
     with pytest.raises(ValueError, match=r"layers.lstm_param_count: argument `m` expected a positive int"):
         lstm_param_count(3, 0)
     assert layers.rnn is rnn
+
+
+def test_gate_traces():
+    """Contract: lstm_gates/gru_gates replay the layers (h == H, c == the cell state); gates in (0, 1); u = 1 - z."""
+    key = jax.random.key(5)
+    x = jax.random.normal(key, (T, P))
+    mask = jnp.arange(T) < 4
+    pl = init_lstm(jax.random.key(6), P, M)
+    g = jax.jit(layers.lstm_gates)(pl, x, mask=mask)
+    H, (h, c) = lstm(pl, x, mask=mask)
+    np.testing.assert_allclose(g.h, H, **tol(np.float64, composite=True))
+    np.testing.assert_allclose(g.c[-1], c, **tol(np.float64, composite=True))
+    assert np.all((g.f > 0) & (g.f < 1)) and g.c_tilde.shape == (T, M)
+    for conv in ("book", "pytorch"):
+        pg = init_gru(jax.random.key(7), P, M, convention=conv)
+        gg = layers.gru_gates(pg, x, convention=conv)
+        np.testing.assert_allclose(gg.h, gru(pg, x, convention=conv)[0], **tol(np.float64, composite=True))
+        h_prev = np.vstack([np.zeros(M), gg.h[:-1]])
+        np.testing.assert_allclose(gg.h, (1 - gg.u) * h_prev + gg.u * gg.h_tilde, **tol(np.float64, composite=True))
