@@ -836,8 +836,10 @@ _SDPA = {"reference": _sdpa_reference, "blocked": _sdpa_blocked, "xla": _sdpa_xl
 def _sdpa(q, k, v, mask, is_causal, implementation):
     """Unchecked kernel shared by the public attention functions."""
     dtype = jnp.result_type(q, k, v)
-    q, k, v = q.astype(dtype), k.astype(dtype), v.astype(dtype)
-    return _SDPA[implementation](q, k, v, mask, is_causal)
+    # bfloat16/float16: the scores, the softmax and the running sums in float32, the output cast back
+    work = jnp.float32 if jnp.finfo(dtype).bits < 32 and implementation != "xla" else dtype
+    q, k, v = q.astype(work), k.astype(work), v.astype(work)
+    return _SDPA[implementation](q, k, v, mask, is_causal).astype(dtype)
 
 
 def _implementation(func, implementation, S):
@@ -886,7 +888,8 @@ def scaled_dot_product_attention(q, k, v, *, mask=None, is_causal: bool = False,
       is_causal: also mask the keys after each query.
       implementation: ``"reference"``, ``"blocked"`` (linear memory; reverse-mode derivatives only,
         a ``jax.custom_vjp``), ``"xla"``; ``None`` picks
-        :func:`default_attention_implementation`.
+        :func:`default_attention_implementation` (on CPU the blocked path from 256 keys: pass
+        ``"reference"`` for ``jax.jvp``/``jax.jacfwd`` through long sequences).
 
     Returns:
       $U$, shape ``(T, d_v)``, in the promoted dtype of the inputs.

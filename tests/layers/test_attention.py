@@ -551,3 +551,13 @@ def test_layers_namespace_exports_the_required_names():
         "sinusoidal_positions",
     ):
         assert callable(getattr(layers, name))
+
+
+def test_low_precision_inputs_keep_their_dtype(rng):
+    """bfloat16 in, bfloat16 out; the reference and blocked paths compute in float32 inside (equal to 1e-2)."""
+    q, k, v = (jnp.asarray(rng.normal(size=(6, 4)), jnp.bfloat16) for _ in range(3))
+    want = scaled_dot_product_attention(*(a.astype(jnp.float32) for a in (q, k, v)), is_causal=True)
+    for impl in ATTENTION_IMPLEMENTATIONS:
+        got = scaled_dot_product_attention(q, k, v, is_causal=True, implementation=impl)
+        assert got.dtype == jnp.bfloat16
+        np.testing.assert_allclose(got.astype(jnp.float32), want, atol=2e-2)  # bfloat16 has 8 bits of mantissa
