@@ -72,7 +72,7 @@ ATTENTION_IMPLEMENTATIONS = ("reference", "blocked", "xla")
 # The default implementation per backend: the fastest in `mathdl bench --suite attention`
 # (forward + backward); default_attention_implementation's docstring gives the figures.
 _DEFAULT_IMPLEMENTATION = {"cpu": "blocked", "gpu": "xla", "cuda": "xla", "rocm": "xla", "tpu": "xla"}
-_BLOCKED_FROM = 256  # on CPU, fewer keys than this use the reference path (a tie in speed)
+_BLOCKED_ABOVE = 2**19  # on CPU, T S at most this uses the reference path (faster while the scores fit in cache)
 
 _BLOCK = 256  # the largest number of keys per block of the blocked path
 
@@ -661,42 +661,50 @@ def additive_attention(params: AdditiveAttentionParams, q, k, v, *, mask=None) -
 # ------------------------------------------------------------------ scaled dot-product attention
 
 
-def default_attention_implementation(backend: str | None = None, *, S: int | None = None) -> str:
+def default_attention_implementation(backend: str | None = None, *, T: int | None = None, S: int | None = None) -> str:
     r"""The implementation of :func:`scaled_dot_product_attention` used when ``implementation=None``.
 
-    The fastest measured with ``mathdl bench --suite attention`` and a sweep over $S$ (forward plus
-    backward, 4 heads under ``jax.vmap``, $d = 64$, float32, ``jax.jit``; 2 CPU cores shared with
-    other jobs, best of 15, ms):
+    The fastest measured on the backend. On CPU: forward plus backward, 4 heads under
+    ``jax.vmap``, $d = 64$, float32, ``jax.jit``, best of 30 on 2 CPU cores shared with other jobs
+    (ms; ``"blocked"`` with blocks of at most 256 keys):
 
-    ======  ===========  =============  ===========================
-    T = S   reference    blocked (256)  ``jax.nn.dot_product_attention``
-    ======  ===========  =============  ===========================
-    32      0.09         0.08
-    128     0.48         0.48
-    512     12.0         9.6            ~ 19 (median)
-    2048    456          148            ~ 1100 (median)
-    ======  ===========  =============  ===========================
+    ===========  =========  =======  ======================================
+    T x S        reference  blocked  ``jax.nn.dot_product_attention`` (XLA)
+    ===========  =========  =======  ======================================
+    1 x 1024     0.14       0.45     0.23
+    1 x 4096     0.55       2.17     0.79
+    64 x 1024    1.95       2.08     2.83
+    256 x 256    1.61       1.86     2.36
+    512 x 512    9.7        11.7     14.6
+    256 x 2048   19.9       21.4     128
+    1024 x 1024  125        38.5     81.5
+    2048 x 2048  456        148      ~ 1100
+    ===========  =========  =======  ======================================
 
+    The reference path is fastest while one head's $T \times S$ scores stay in cache; past
+    $T S = 2^{19}$ (2 MiB of float32 scores per head) it is bound by memory traffic and the blocked
+    path wins by 3x, and it also needs memory linear in $T$ (``benchmarks/attention_memory.py``).
+    So on CPU the default is ``"blocked"`` when $T S > 2^{19}$ and ``"reference"`` below, which also
+    keeps forward-mode derivatives (``jax.jvp``, ``jax.jacfwd``) for short sequences and for
+    decoding one query at a time; the blocked path's ``custom_vjp`` has reverse mode only.
     ``mathdl bench --suite attention`` (medians under load, t_peer / t_mathdl with the default):
-    4.5x ``jax.nn.dot_product_attention`` and 8.2x PyTorch SDPA at $T = 512$; 5.4x and 1.6x at
-    $T = 2048$. So on CPU ``"blocked"`` is the default for $S \ge 256$ keys; below that the paths tie and
-    ``"reference"`` is the default because it also has forward-mode derivatives (``jax.jvp``,
-    ``jax.jacfwd``), which the blocked path's ``custom_vjp`` does not. On GPU and TPU ``"xla"``
-    (not measured here).
+    2.0x ``jax.nn.dot_product_attention`` and 8.4x PyTorch SDPA at $T = S = 512$ (reference);
+    3.8x and 1.4x at $T = S = 2048$ (blocked). On GPU and TPU ``"xla"`` (not measured here).
 
     Args:
       backend: ``"cpu"``, ``"gpu"``, ``"tpu"``; default ``jax.default_backend()``.
+      T: the number of queries (``None``: the choice for long sequences).
       S: the number of keys (``None``: the choice for long sequences).
 
     Returns:
       One of :data:`ATTENTION_IMPLEMENTATIONS`.
 
     References:
-      ``mathdl bench --suite attention``.
+      ``mathdl bench --suite attention``; ``benchmarks/attention_memory.py``.
     """
     backend = jax.default_backend() if backend is None else backend
     impl = _DEFAULT_IMPLEMENTATION.get(backend, "xla")
-    if impl == "blocked" and S is not None and S < _BLOCKED_FROM:
+    if impl == "blocked" and T is not None and S is not None and T * S <= _BLOCKED_ABOVE:
         return "reference"
     return impl
 
@@ -842,9 +850,9 @@ def _sdpa(q, k, v, mask, is_causal, implementation):
     return _SDPA[implementation](q, k, v, mask, is_causal).astype(dtype)
 
 
-def _implementation(func, implementation, S):
+def _implementation(func, implementation, T, S):
     if implementation is None:
-        return default_attention_implementation(S=S)
+        return default_attention_implementation(T=T, S=S)
     checks.check_choice(func, "implementation", implementation, list(ATTENTION_IMPLEMENTATIONS))
     return implementation
 
@@ -868,7 +876,7 @@ def _sdpa_args(func, q, k, v, mask, is_causal, implementation):
         )
     mask = _mask_arg(func, mask, q.shape[0], k.shape[0])
     _check_causal(func, is_causal)
-    return q, k, v, mask, _implementation(func, implementation, k.shape[0])
+    return q, k, v, mask, _implementation(func, implementation, q.shape[0], k.shape[0])
 
 
 def scaled_dot_product_attention(q, k, v, *, mask=None, is_causal: bool = False, implementation=None) -> jax.Array:
@@ -888,8 +896,8 @@ def scaled_dot_product_attention(q, k, v, *, mask=None, is_causal: bool = False,
       is_causal: also mask the keys after each query.
       implementation: ``"reference"``, ``"blocked"`` (linear memory; reverse-mode derivatives only,
         a ``jax.custom_vjp``), ``"xla"``; ``None`` picks
-        :func:`default_attention_implementation` (on CPU the blocked path from 256 keys: pass
-        ``"reference"`` for ``jax.jvp``/``jax.jacfwd`` through long sequences).
+        :func:`default_attention_implementation` (on CPU the blocked path once $T S > 2^{19}$:
+        pass ``"reference"`` for ``jax.jvp``/``jax.jacfwd`` through long sequences).
 
     Returns:
       $U$, shape ``(T, d_v)``, in the promoted dtype of the inputs.
@@ -1190,7 +1198,7 @@ def multi_head_attention(
     params, x_q, x_kv = _mha_args(func, params, x_q, x_kv)
     mask = _mask_arg(func, mask, x_q.shape[0], x_kv.shape[0])
     _check_causal(func, is_causal)
-    impl = _implementation(func, implementation, x_kv.shape[0])
+    impl = _implementation(func, implementation, x_q.shape[0], x_kv.shape[0])
     Q, K, V = _project(params, x_q, x_kv)
     U = jax.vmap(lambda a, b, c: _sdpa(a, b, c, mask, is_causal, impl))(Q, K, V)
     return _output(params, U)

@@ -365,9 +365,13 @@ def test_blocked_memory_is_linear_in_T():
 
 
 def test_default_implementation():
-    assert default_attention_implementation("cpu", S=64) == "reference"
-    assert default_attention_implementation("cpu", S=1024) == "blocked"
-    assert default_attention_implementation("gpu", S=1024) == "xla"
+    """On CPU the reference path while T S <= 2^19 (decoding one query, short sequences), then the blocked one."""
+    assert default_attention_implementation("cpu", T=64, S=64) == "reference"
+    assert default_attention_implementation("cpu", T=1, S=4096) == "reference"
+    assert default_attention_implementation("cpu", T=512, S=512) == "reference"
+    assert default_attention_implementation("cpu", T=1024, S=1024) == "blocked"
+    assert default_attention_implementation("cpu") == "blocked"
+    assert default_attention_implementation("gpu", T=1024, S=1024) == "xla"
     assert default_attention_implementation() in ATTENTION_IMPLEMENTATIONS
 
 

@@ -4,8 +4,8 @@ One call of multi-head scaled dot-product attention, $H = 4$ heads of width $d =
 no mask), then the gradient of $\sum U \odot G$ with respect to $Q$, $K$ and $V$, at $T = S = 512$
 and $T = S = 2048$:
 
-* ``sdpa_T{T}``: mathdl's default path (:func:`mathdl.layers.default_attention_implementation`,
-  the blocked path on CPU at these lengths);
+* ``sdpa_T{T}``: mathdl's default path (:func:`mathdl.layers.default_attention_implementation`:
+  on CPU the reference path at $T = 512$ and the blocked path at $T = 2048$);
 * ``sdpa_T{T}_blocked``: mathdl's ``"blocked"`` path (flash-style online softmax over key
   blocks under ``lax.scan``, recomputing backward);
 * ``sdpa_T{T}_reference``: mathdl's ``"reference"`` path, $\operatorname{softmax}(QK^\top/\sqrt d)V$.
@@ -20,23 +20,24 @@ Columns:
   with ``backward`` (CPU only).
 
 Measured with ``mathdl bench --suite attention --compare torch --repeats 7`` on 2 CPU cores shared
-with other jobs (load average about 8; medians, so read the ratios, not the times). Ratio =
+with other jobs (load average about 7; medians, so read the ratios, not the times). Ratio =
 t_peer / t_mathdl over paired rounds (above 1: mathdl is faster):
 
 =====================  ========  ===========  ========  =============  ===============
 case                   mathdl    jax (XLA)    torch     mathdl vs jax  mathdl vs torch
 =====================  ========  ===========  ========  =============  ===============
-T = 512, default       10.7 ms   61.4 ms      103 ms    4.49           8.17
-T = 512, blocked       12.0 ms   44.3 ms      153 ms    3.70           12.1
-T = 512, reference     14.0 ms   58.0 ms      82.9 ms   3.34           4.05
-T = 2048, default      356 ms    2.51 s       664 ms    5.40           1.59
-T = 2048, blocked      429 ms    1.43 s       526 ms    3.11           1.22
-T = 2048, reference    1.02 s    1.94 s       745 ms    1.75           0.73
+T = 512, default       18.1 ms   37.0 ms      154 ms    2.04           8.42
+T = 512, blocked       14.4 ms   26.3 ms      83.4 ms   1.82           5.75
+T = 512, reference     12.2 ms   29.0 ms      47.8 ms   2.26           4.13
+T = 2048, default      155 ms    593 ms       224 ms    3.85           1.44
+T = 2048, blocked      153 ms    580 ms       211 ms    3.83           1.38
+T = 2048, reference    324 ms    647 ms       216 ms    1.95           0.67
 =====================  ========  ===========  ========  =============  ===============
 
-The default (blocked, at these lengths) and the blocked case run the same program; their
-difference is the noise of the shared machine. The reference path loses to PyTorch at T = 2048,
-where its $4 \times 2048^2$ float32 scores (64 MiB) and their gradient leave the caches.
+The default at T = 512 is the reference path and at T = 2048 the blocked one, so each default row
+runs the same program as one of the rows below it; their difference is the noise of the shared
+machine. The reference path loses to PyTorch at T = 2048, where its $4 \times 2048^2$ float32
+scores (64 MiB) and their gradient leave the caches; the blocked path does not.
 
 FLOPs per call: forward $4 H T S d$ (two products), three times that with the backward pass.
 """
