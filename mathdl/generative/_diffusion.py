@@ -1,0 +1,411 @@
+r"""Denoising diffusion ([MEDL] Ch. 8, Sec. 8.2): the DDPM noise schedule, the forward process in
+closed form and one step at a time, the simplified training loss and two samplers.
+
+Notation: the book's latents $z_1, \dots, z_T$ with $z_0 = x$; here arrays are 0-based, so index
+``t`` in ``0 .. T-1`` holds the book's step $t + 1$ (``betas[0]`` is $\beta_1$). A denoiser is a
+function ``denoiser(z_t, t) -> prediction`` of ONE noisy example and its (0-based) int32 step; it
+predicts the noise $\varepsilon$ (the default), the clean $x_0$, or the velocity
+$v = \sqrt{\bar\alpha_t}\,\varepsilon - \sqrt{1 - \bar\alpha_t}\,x_0$.
+"""
+
+import math
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from mathdl import checks
+
+__all__ = ["DDPMSchedule", "ddim_sample", "ddpm_loss", "ddpm_sample", "ddpm_schedule", "q_sample", "q_step"]
+
+_KINDS = ("linear", "cosine")
+_PREDICTIONS = ("epsilon", "x0", "v")
+_VARIANCES = ("beta", "beta_tilde")
+
+
+class DDPMSchedule(NamedTuple):
+    r"""A noise schedule: ``betas`` $\beta_t$, ``alphas`` $\alpha_t = 1 - \beta_t$ and
+    ``alpha_bars`` $\bar\alpha_t = \prod_{s \le t}\alpha_s$, each of shape ``(T,)``."""
+
+    betas: jax.Array
+    alphas: jax.Array
+    alpha_bars: jax.Array
+
+
+_SCHEDULE = checks.fields(betas="float[T]", alphas="float[T]", alpha_bars="float[T]")
+
+
+def ddpm_schedule(
+    T: int = 1000, *, kind: str = "linear", beta_1: float = 1e-4, beta_T: float = 0.02, dtype=None
+) -> DDPMSchedule:
+    r"""The variance schedule $\beta_1, \dots, \beta_T$ of a DDPM and its products.
+
+    * ``"linear"`` (Ho et al., 2020; the standard form): $\beta_t$ equally spaced from `beta_1` to
+      `beta_T` (1e-4 to 0.02 with $T = 1000$ by default).
+    * ``"cosine"`` (Nichol & Dhariwal, 2021): $\bar\alpha_t = f(t)/f(0)$ with
+      $f(t) = \cos^2\!\big(\frac{t/T + s}{1 + s}\frac\pi2\big)$, $s = 0.008$, and
+      $\beta_t = \min(1 - \bar\alpha_t/\bar\alpha_{t-1}, 0.999)$; `beta_1` and `beta_T` are unused.
+
+    Computed in float64 NumPy and cast, so $\bar\alpha_t$ has no float32 round-off from the product.
+
+    Args:
+      T: number of steps $T \ge 1$.
+      kind: ``"linear"`` or ``"cosine"``.
+      beta_1: first variance, in $(0, 1)$ (linear only).
+      beta_T: last variance, in $(0, 1)$ (linear only).
+      dtype: floating dtype of the arrays (default: JAX's default float).
+
+    Returns:
+      ``DDPMSchedule(betas, alphas, alpha_bars)``, each of shape ``(T,)``.
+
+    Raises:
+      ValueError: if `T` < 1, `kind` is unknown or a beta is outside $(0, 1)$.
+      TypeError: if `T` is not an int.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2; Ho, Jain & Abbeel (2020), Sec. 4; Nichol & Dhariwal (2021), Sec. 3.2.
+    """
+    func = checks.public_name(ddpm_schedule)
+    if isinstance(T, bool) or not isinstance(T, int | np.integer):
+        checks.fail(func, "T", "a Python int >= 1", checks.Text(type(T).__name__), exc=TypeError)
+    if T < 1:
+        checks.fail(func, "T", "an int >= 1", T)
+    checks.check_choice(func, "kind", kind, _KINDS)
+    if kind == "linear":
+        checks.check_range(func, "beta_1", beta_1, 0.0, 1.0, low_closed=False, high_closed=False)
+        checks.check_range(func, "beta_T", beta_T, 0.0, 1.0, low_closed=False, high_closed=False)
+        betas = np.linspace(float(beta_1), float(beta_T), T)
+    else:
+        s = 0.008
+        f = np.cos((np.arange(T + 1) / T + s) / (1 + s) * math.pi / 2) ** 2
+        betas = np.minimum(1 - f[1:] / f[:-1], 0.999)
+    alphas = 1 - betas
+    alpha_bars = np.cumprod(alphas)
+    dtype = jnp.result_type(float) if dtype is None else dtype
+    if not jnp.issubdtype(dtype, jnp.floating):
+        checks.fail(func, "dtype", "a floating dtype", checks.Text(str(dtype)), exc=TypeError)
+    return DDPMSchedule(*(jnp.asarray(a, dtype) for a in (betas, alphas, alpha_bars)))
+
+
+def _steps(func: str, schedule: DDPMSchedule, t: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The validity of integer timesteps t in [0, T) and t clipped into range (for safe indexing)."""
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        checks.fail(func, "t", "an integer timestep", checks.Text(f"dtype {t.dtype}"), exc=TypeError)
+    T = schedule.betas.shape[0]
+    ok = (t >= 0) & (t < T)
+    return ok, jnp.clip(t, 0, T - 1)
+
+
+def _check_t(func: str, ok: jax.Array, t: jax.Array, T: int, out):
+    return checks.ensure(ok, out, func, "t", f"timesteps in [0, {T})", checks.first_bad(t, ok))
+
+
+def _coef(a: jax.Array, t: jax.Array, like: jax.Array) -> jax.Array:
+    return a[t].astype(like.dtype)
+
+
+def _q_sample(schedule: DDPMSchedule, x: jax.Array, t: jax.Array, eps: jax.Array) -> jax.Array:
+    ab = _coef(schedule.alpha_bars, t, x)
+    return jnp.sqrt(ab) * x + jnp.sqrt(1 - ab) * eps
+
+
+@checks.inputs(key="key[]", schedule=_SCHEDULE, x="float[*s]", t="int[]")
+def q_sample(key: jax.Array, schedule: DDPMSchedule, x: jax.Array, t) -> jax.Array:
+    r"""A draw of $z_t \sim q(z_t \mid x)$, the forward process in closed form.
+
+    $q(z_t \mid x) = \mathcal{N}(\sqrt{\bar\alpha_t}\,x, (1 - \bar\alpha_t) I)$:
+
+    $z_t = \sqrt{\bar\alpha_t}\,x + \sqrt{1 - \bar\alpha_t}\,\varepsilon$ with $\varepsilon \sim
+    \mathcal{N}(0, I)$: $t$ steps of :func:`q_step` in one.
+
+    Args:
+      key: a typed PRNG key.
+      schedule: a ``DDPMSchedule`` of length $T$.
+      x: ONE clean example $x = z_0$, any shape (``jax.vmap`` for a batch).
+      t: the 0-based step, an integer scalar in $[0, T)$.
+
+    Returns:
+      $z_t$, with the shape and dtype of `x`. NaN under ``jax.jit`` when `t` is out of range.
+
+    Raises:
+      ValueError: eagerly, if `t` is outside $[0, T)$.
+      TypeError: if `x` is not floating or `t` not an integer.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2; Ho, Jain & Abbeel (2020), eq. (4).
+    """
+    func = checks.public_name(q_sample)
+    ok, ts = _steps(func, schedule, t)
+    z = _q_sample(schedule, x, ts, jax.random.normal(key, x.shape, x.dtype))
+    return _check_t(func, ok, t, schedule.betas.shape[0], z)
+
+
+@checks.inputs(key="key[]", schedule=_SCHEDULE, z_prev="float[*s]", t="int[]")
+def q_step(key: jax.Array, schedule: DDPMSchedule, z_prev: jax.Array, t) -> jax.Array:
+    r"""One step of the forward (encoder) chain, $z_t \sim q(z_t \mid z_{t-1})$.
+
+    $q(z_t \mid z_{t-1}) = \mathcal{N}(\sqrt{1-\beta_t}\,z_{t-1}, \beta_t I)$.
+
+    Args:
+      key: a typed PRNG key.
+      schedule: a ``DDPMSchedule`` of length $T$.
+      z_prev: $z_{t-1}$ (the clean example for ``t = 0``), any shape.
+      t: the 0-based step, an integer scalar in $[0, T)$.
+
+    Returns:
+      $z_t$, with the shape and dtype of `z_prev`. NaN under ``jax.jit`` when `t` is out of range.
+
+    Raises:
+      ValueError: eagerly, if `t` is outside $[0, T)$.
+      TypeError: if `z_prev` is not floating or `t` not an integer.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2, Fig. 8.4; Ho, Jain & Abbeel (2020), eq. (2).
+    """
+    func = checks.public_name(q_step)
+    ok, ts = _steps(func, schedule, t)
+    b = _coef(schedule.betas, ts, z_prev)
+    z = jnp.sqrt(1 - b) * z_prev + jnp.sqrt(b) * jax.random.normal(key, z_prev.shape, z_prev.dtype)
+    return _check_t(func, ok, t, schedule.betas.shape[0], z)
+
+
+def _eps_from(pred: jax.Array, z: jax.Array, ab: jax.Array, prediction: str) -> jax.Array:
+    """The noise estimate implied by an epsilon-, x0- or v-prediction at z_t = sqrt(ab) x + sqrt(1-ab) eps."""
+    if prediction == "epsilon":
+        return pred
+    if prediction == "x0":
+        return (z - jnp.sqrt(ab) * pred) / jnp.sqrt(1 - ab)
+    return jnp.sqrt(ab) * pred + jnp.sqrt(1 - ab) * z  # v = sqrt(ab) eps - sqrt(1 - ab) x
+
+
+def _check_callable(func: str, name: str, fn) -> None:
+    if not callable(fn):
+        checks.fail(func, name, "a callable", checks.Text(type(fn).__name__), exc=TypeError)
+
+
+@checks.inputs(key="key[]", schedule=_SCHEDULE, x="float[*s]")
+def ddpm_loss(
+    key: jax.Array,
+    denoiser: Callable[[jax.Array, jax.Array], jax.Array],
+    schedule: DDPMSchedule,
+    x: jax.Array,
+    *,
+    t=None,
+    prediction: str = "epsilon",
+) -> jax.Array:
+    r"""The simplified DDPM loss of one example (epsilon-prediction by default).
+
+    $$\mathcal{C}(x) = \lVert \varepsilon - \varepsilon_\theta(\sqrt{\bar\alpha_t}\,x
+      + \sqrt{1-\bar\alpha_t}\,\varepsilon, t)\rVert^2 .$$
+
+    $t$ is uniform on the $T$ steps (unless given) and $\varepsilon \sim \mathcal{N}(0, I)$; the
+    training objective averages this over examples. With ``prediction="x0"`` the target is $x$,
+    with ``"v"`` it is $v = \sqrt{\bar\alpha_t}\varepsilon - \sqrt{1-\bar\alpha_t}x$ (Salimans &
+    Ho, 2022). The norm is the sum of squares over every coordinate (the book's form; divide by
+    ``x.size`` for the per-pixel mean that some codes use).
+
+    Args:
+      key: a typed PRNG key (the step, when `t` is None, and the noise).
+      denoiser: ``denoiser(z_t, t) -> prediction`` of ONE example, with `t` an int32 scalar
+        (close over its parameters to differentiate them).
+      schedule: a ``DDPMSchedule`` of length $T$.
+      x: ONE clean example, any shape (``jax.vmap`` with split keys for a batch).
+      t: a fixed 0-based step in $[0, T)$ (integer scalar), or None to draw one.
+      prediction: ``"epsilon"``, ``"x0"`` or ``"v"``: what the denoiser predicts.
+
+    Returns:
+      The loss, a scalar. NaN under ``jax.jit`` when `t` is out of range.
+
+    Raises:
+      ValueError: eagerly, if `t` is outside $[0, T)$, or `prediction` is unknown.
+      TypeError: if `denoiser` is not callable, `x` not floating or `t` not an integer.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2; Ho, Jain & Abbeel (2020), eq. (14) and Algorithm 1; Salimans & Ho
+      (2022), Sec. 4 (v-prediction).
+    """
+    func = checks.public_name(ddpm_loss)
+    _check_callable(func, "denoiser", denoiser)
+    checks.check_choice(func, "prediction", prediction, _PREDICTIONS)
+    T = schedule.betas.shape[0]
+    k_t, k_eps = jax.random.split(key)
+    if t is None:
+        t = jax.random.randint(k_t, (), 0, T, dtype=jnp.int32)
+    t = checks.conform(func, "t", t, "int[]")
+    ok, ts = _steps(func, schedule, t)
+    ts = ts.astype(jnp.int32)
+    eps = jax.random.normal(k_eps, x.shape, x.dtype)
+    z = _q_sample(schedule, x, ts, eps)
+    pred = denoiser(z, ts)
+    ab = _coef(schedule.alpha_bars, ts, x)
+    if prediction == "epsilon":
+        target = eps
+    elif prediction == "x0":
+        target = x
+    else:
+        target = jnp.sqrt(ab) * eps - jnp.sqrt(1 - ab) * x
+    r = target - pred
+    return _check_t(func, ok, t, T, jnp.sum(r * r))
+
+
+def _shape(func: str, shape) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(s) for s in shape)
+    except TypeError:
+        checks.fail(func, "shape", "a tuple of ints", checks.Text(type(shape).__name__), exc=TypeError)
+    if any(s < 1 for s in shape):
+        checks.fail(func, "shape", "positive sizes", shape)
+    return shape
+
+
+@checks.inputs(key="key[]", schedule=_SCHEDULE)
+def ddpm_sample(
+    key: jax.Array,
+    denoiser: Callable[[jax.Array, jax.Array], jax.Array],
+    schedule: DDPMSchedule,
+    shape,
+    *,
+    variance: str = "beta",
+    prediction: str = "epsilon",
+    return_chain: bool = False,
+    dtype=None,
+):
+    r"""Ancestral sampling of ONE example through the reverse chain $p_\theta(z_{t-1} \mid z_t)$.
+
+    From $z_T \sim \mathcal{N}(0, I)$, for $t = T, \dots, 1$:
+
+    $$z_{t-1} = \frac{1}{\sqrt{\alpha_t}}\Big(z_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\,
+      \varepsilon_\theta(z_t, t)\Big) + \sigma_t\,\xi, \qquad \xi \sim \mathcal{N}(0, I),$$
+
+    with $\sigma_t^2 = \beta_t$ (``"beta"``) or $\tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\beta_t$
+    (``"beta_tilde"``), and no noise in the last step. The whole chain is one ``lax.scan``
+    (the denoiser is traced once). An x0- or v-prediction is turned into the noise it implies.
+    The key is split into $T + 1$ keys: the first draws $z_T$, key $1 + j$ the noise of scan step
+    $j$ (the same layout as :func:`ddim_sample`).
+
+    Args:
+      key: a typed PRNG key.
+      denoiser: ``denoiser(z_t, t) -> prediction`` of ONE example, `t` a 0-based int32 scalar.
+      schedule: a ``DDPMSchedule`` of length $T$.
+      shape: the shape of one example (a tuple of ints); ``jax.vmap`` over keys for many.
+      variance: ``"beta"`` or ``"beta_tilde"``.
+      prediction: ``"epsilon"``, ``"x0"`` or ``"v"``.
+      return_chain: also return every $z_{t-1}$, shape ``(T, *shape)`` (last row the sample).
+      dtype: floating dtype of the sample (default: the schedule's).
+
+    Returns:
+      The sample $z_0$ of shape `shape`, or ``(sample, chain)`` when `return_chain`.
+
+    Raises:
+      ValueError: on an unknown `variance` or `prediction`, or a bad `shape`.
+      TypeError: if `denoiser` is not callable.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2; Ho, Jain & Abbeel (2020), Algorithm 2 and Sec. 3.2.
+    """
+    func = checks.public_name(ddpm_sample)
+    _check_callable(func, "denoiser", denoiser)
+    checks.check_choice(func, "variance", variance, _VARIANCES)
+    checks.check_choice(func, "prediction", prediction, _PREDICTIONS)
+    shape = _shape(func, shape)
+    dtype = schedule.betas.dtype if dtype is None else dtype
+    T = schedule.betas.shape[0]
+    b, a, ab = (v.astype(dtype) for v in schedule)
+    ab_prev = jnp.concatenate([jnp.ones((1,), dtype), ab[:-1]])
+    sigma2 = b if variance == "beta" else (1 - ab_prev) / (1 - ab) * b
+    keys = jax.random.split(key, T + 1)
+    z_T = jax.random.normal(keys[0], shape, dtype)
+
+    def step(z, inp):
+        t, k = inp
+        eps = _eps_from(denoiser(z, t), z, ab[t], prediction)
+        mean = (z - b[t] / jnp.sqrt(1 - ab[t]) * eps) / jnp.sqrt(a[t])
+        noise = jnp.where(t > 0, jnp.sqrt(sigma2[t]), jnp.zeros((), dtype)) * jax.random.normal(k, shape, dtype)
+        z_prev = mean + noise
+        return z_prev, (z_prev if return_chain else None)
+
+    ts = jnp.arange(T - 1, -1, -1, dtype=jnp.int32)
+    z0, chain = lax.scan(step, z_T, (ts, keys[1:]))
+    return (z0, chain) if return_chain else z0
+
+
+@checks.inputs(key="key[]", schedule=_SCHEDULE)
+def ddim_sample(
+    key: jax.Array,
+    denoiser: Callable[[jax.Array, jax.Array], jax.Array],
+    schedule: DDPMSchedule,
+    shape,
+    *,
+    num_steps: int = 50,
+    eta: float = 0.0,
+    prediction: str = "epsilon",
+    dtype=None,
+) -> jax.Array:
+    r"""DDIM sampling of ONE example on a subsequence of $S \le T$ steps (deterministic at $\eta = 0$).
+
+    On the steps $\tau_S > \dots > \tau_1$ (equally spaced in $[0, T)$, rounded), with
+    $\hat x_0 = (z_\tau - \sqrt{1-\bar\alpha_\tau}\,\hat\varepsilon)/\sqrt{\bar\alpha_\tau}$:
+
+    $$z_{\tau'} = \sqrt{\bar\alpha_{\tau'}}\,\hat x_0 + \sqrt{1 - \bar\alpha_{\tau'} - \sigma^2}\,\hat\varepsilon
+      + \sigma\,\xi, \quad \sigma = \eta\sqrt{\tfrac{1-\bar\alpha_{\tau'}}{1-\bar\alpha_\tau}}
+      \sqrt{1 - \tfrac{\bar\alpha_\tau}{\bar\alpha_{\tau'}}},$$
+
+    with $\bar\alpha = 1$ after the last step. $\eta = 0$ is the deterministic DDIM map from
+    $z_T$ to $x$; $\eta = 1$ with $S = T$ is DDPM ancestral sampling with variance $\tilde\beta_t$.
+    The key is split into $S + 1$ keys like :func:`ddpm_sample`'s; one ``lax.scan``.
+
+    Args:
+      key: a typed PRNG key.
+      denoiser: ``denoiser(z_t, t) -> prediction`` of ONE example, `t` a 0-based int32 scalar.
+      schedule: a ``DDPMSchedule`` of length $T$.
+      shape: the shape of one example (a tuple of ints).
+      num_steps: $S$, with $1 \le S \le T$ (a Python int).
+      eta: $\eta \ge 0$, the stochasticity.
+      prediction: ``"epsilon"``, ``"x0"`` or ``"v"``.
+      dtype: floating dtype of the sample (default: the schedule's).
+
+    Returns:
+      The sample, shape `shape`.
+
+    Raises:
+      ValueError: if `num_steps` is outside $[1, T]$, `eta` < 0, or `prediction`/`shape` is bad.
+      TypeError: if `denoiser` is not callable or `num_steps` not an int.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2; Song, Meng & Ermon (2021), "Denoising Diffusion Implicit Models", eq. (12).
+    """
+    func = checks.public_name(ddim_sample)
+    _check_callable(func, "denoiser", denoiser)
+    checks.check_choice(func, "prediction", prediction, _PREDICTIONS)
+    checks.check_positive(func, "eta", eta, strict=False)
+    shape = _shape(func, shape)
+    T = schedule.betas.shape[0]
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int | np.integer):
+        checks.fail(func, "num_steps", "a Python int", checks.Text(type(num_steps).__name__), exc=TypeError)
+    if not 1 <= num_steps <= T:
+        checks.fail(func, "num_steps", f"an int in [1, {T}]", num_steps)
+    dtype = schedule.betas.dtype if dtype is None else dtype
+    taus = np.unique(np.round(np.linspace(0, T - 1, num_steps)).astype(np.int32))
+    ab = schedule.alpha_bars.astype(dtype)
+    ab_t = ab[taus[::-1]]
+    ab_prev = jnp.concatenate([ab[taus[::-1][1:]], jnp.ones((1,), dtype)])
+    keys = jax.random.split(key, len(taus) + 1)
+    z_T = jax.random.normal(keys[0], shape, dtype)
+
+    def step(z, inp):
+        t, a_t, a_prev, k = inp
+        eps = _eps_from(denoiser(z, t), z, a_t, prediction)
+        x0 = (z - jnp.sqrt(1 - a_t) * eps) / jnp.sqrt(a_t)
+        sigma2 = eta**2 * (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)
+        dir_coef = jnp.sqrt(jnp.maximum(1 - a_prev - sigma2, 0))
+        z_prev = jnp.sqrt(a_prev) * x0 + dir_coef * eps
+        if eta != 0:
+            z_prev = z_prev + jnp.sqrt(sigma2) * jax.random.normal(k, shape, dtype)
+        return z_prev, None
+
+    ts = jnp.asarray(taus[::-1], jnp.int32)
+    z0, _ = lax.scan(step, z_T, (ts, ab_t, ab_prev, keys[1:]))
+    return z0
