@@ -136,7 +136,7 @@ def char_gpt(out_dir: Path) -> dict[str, float]:
         x, y = example
         return models.lm_loss(models.transformer_lm(params, x), y)
 
-    epochs, batch_size = 3, 32
+    epochs, batch_size = 3, 16
     result = train.fit(
         train.mean_loss(example_loss),
         optax.adam(optax.cosine_decay_schedule(5e-3, epochs * (len(X) // batch_size))),
