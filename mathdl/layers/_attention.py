@@ -259,6 +259,7 @@ def _nw_weights(q, k, kernel, bandwidth):
         pos = u2 > 0
         u = jnp.where(pos, jnp.sqrt(jnp.where(pos, u2, jnp.ones((), q.dtype))), zero)
         raw = jnp.maximum(1 - u, zero)
+    raw = jnp.where(jnp.isnan(u2), u2, raw)  # a NaN point gives NaN weights, not a finite wrong answer
     total = jnp.sum(raw, axis=-1, keepdims=True)
     return raw / jnp.where(total > 0, total, jnp.ones((), q.dtype))
 
@@ -784,7 +785,7 @@ def _flash_forward(q, k, v, mask, is_causal, block):
 
     init = (jnp.full((T,), neg), jnp.zeros((T,), dt), jnp.zeros((T, v.shape[1]), dt))
     (m, l, acc), _ = lax.scan(step, init, jnp.arange(nb))
-    ok = l > 0
+    ok = l != 0  # l = 0: every key masked (the empty sum); a NaN l passes through as NaN
     out = jnp.where(ok[:, None], acc / jnp.where(ok, l, jnp.ones((), dt))[:, None], zero)
     lse = jnp.where(ok, jnp.where(jnp.isfinite(m), m, zero) + jnp.log(jnp.where(ok, l, jnp.ones((), dt))), jnp.inf)
     return out, lse

@@ -176,6 +176,9 @@ def test_nadaraya_watson_worked_and_vector_points(rng):
     assert (
         float(nadaraya_watson(jnp.array([9.0]), jnp.array([0.0, 1.0]), jnp.array([1.0, 2.0]), kernel="boxcar")[0]) == 0
     )
+    for kernel in ("gaussian", "boxcar", "epanechnikov", "triangular"):  # NaN in, NaN out
+        out = nadaraya_watson(jnp.array([jnp.nan, 0.5]), jnp.array([0.0, 1.0]), jnp.array([0.0, 2.0]), kernel=kernel)
+        assert np.isnan(out[0]) and np.isfinite(out[1]), kernel
     q, k, v = _normal(rng, 4, 2), _normal(rng, 6, 2), _normal(rng, 6, 3)
     W, want = _nw_loop(q, k, v, "gaussian", 1.3)
     np.testing.assert_allclose(
@@ -565,3 +568,14 @@ def test_low_precision_inputs_keep_their_dtype(rng):
         got = scaled_dot_product_attention(q, k, v, is_causal=True, implementation=impl)
         assert got.dtype == jnp.bfloat16
         np.testing.assert_allclose(got.astype(jnp.float32), want, atol=2e-2)  # bfloat16 has 8 bits of mantissa
+
+
+def test_masked_softmax_check_grads_and_nan_propagates(rng):
+    """check_grads order 2 through a partly masked softmax; a NaN query gives NaN, never a finite wrong answer."""
+    mask = jnp.array([[True, False, True], [True, True, True]])
+    jax.test_util.check_grads(jax.jit(lambda s: masked_softmax(s, mask)), (_normal(rng, 2, 3),), order=2)
+    q = jnp.array([[jnp.nan, 0.0], [1.0, 0.0]])
+    k, v = _normal(rng, 3, 2), _normal(rng, 3, 2)
+    for impl in ATTENTION_IMPLEMENTATIONS:
+        out = scaled_dot_product_attention(q, k, v, implementation=impl)
+        assert np.all(np.isnan(out[0])) and np.all(np.isfinite(out[1])), impl
