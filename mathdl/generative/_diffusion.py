@@ -283,8 +283,8 @@ def ddpm_sample(
     with $\sigma_t^2 = \beta_t$ (``"beta"``) or $\tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\beta_t$
     (``"beta_tilde"``), and no noise in the last step. The whole chain is one ``lax.scan``
     (the denoiser is traced once). An x0- or v-prediction is turned into the noise it implies.
-    The key is split into $T + 1$ keys: the first draws $z_T$, key $1 + j$ the noise of scan step
-    $j$ (the same layout as :func:`ddim_sample`).
+    The key is split in two: the first draws $z_T$, the noise of scan step $j$ uses
+    ``fold_in(second, j)`` (the same layout as :func:`ddim_sample`).
 
     Args:
       key: a typed PRNG key.
@@ -316,11 +316,12 @@ def ddpm_sample(
     b, a, ab = (v.astype(dtype) for v in schedule)
     ab_prev = jnp.concatenate([jnp.ones((1,), dtype), ab[:-1]])
     sigma2 = b if variance == "beta" else (1 - ab_prev) / (1 - ab) * b
-    keys = jax.random.split(key, T + 1)
-    z_T = jax.random.normal(keys[0], shape, dtype)
+    k_T, k_steps = jax.random.split(key)
+    z_T = jax.random.normal(k_T, shape, dtype)
 
     def step(z, inp):
-        t, k = inp
+        j, t = inp
+        k = jax.random.fold_in(k_steps, j)
         eps = _eps_from(denoiser(z, t), z, ab[t], prediction)
         mean = (z - b[t] / jnp.sqrt(1 - ab[t]) * eps) / jnp.sqrt(a[t])
         noise = jnp.where(t > 0, jnp.sqrt(sigma2[t]), jnp.zeros((), dtype)) * jax.random.normal(k, shape, dtype)
@@ -328,7 +329,7 @@ def ddpm_sample(
         return z_prev, (z_prev if return_chain else None)
 
     ts = jnp.arange(T - 1, -1, -1, dtype=jnp.int32)
-    z0, chain = lax.scan(step, z_T, (ts, keys[1:]))
+    z0, chain = lax.scan(step, z_T, (jnp.arange(T), ts))
     return (z0, chain) if return_chain else z0
 
 
@@ -355,7 +356,7 @@ def ddim_sample(
 
     with $\bar\alpha = 1$ after the last step. $\eta = 0$ is the deterministic DDIM map from
     $z_T$ to $x$; $\eta = 1$ with $S = T$ is DDPM ancestral sampling with variance $\tilde\beta_t$.
-    The key is split into $S + 1$ keys like :func:`ddpm_sample`'s; one ``lax.scan``.
+    The keys are laid out like :func:`ddpm_sample`'s; one ``lax.scan``.
 
     Args:
       key: a typed PRNG key.
@@ -392,20 +393,20 @@ def ddim_sample(
     ab = schedule.alpha_bars.astype(dtype)
     ab_t = ab[taus[::-1]]
     ab_prev = jnp.concatenate([ab[taus[::-1][1:]], jnp.ones((1,), dtype)])
-    keys = jax.random.split(key, len(taus) + 1)
-    z_T = jax.random.normal(keys[0], shape, dtype)
+    k_T, k_steps = jax.random.split(key)
+    z_T = jax.random.normal(k_T, shape, dtype)
 
     def step(z, inp):
-        t, a_t, a_prev, k = inp
+        j, t, a_t, a_prev = inp
         eps = _eps_from(denoiser(z, t), z, a_t, prediction)
         x0 = (z - jnp.sqrt(1 - a_t) * eps) / jnp.sqrt(a_t)
         sigma2 = eta**2 * (1 - a_prev) / (1 - a_t) * (1 - a_t / a_prev)
         dir_coef = jnp.sqrt(jnp.maximum(1 - a_prev - sigma2, 0))
         z_prev = jnp.sqrt(a_prev) * x0 + dir_coef * eps
         if eta != 0:
-            z_prev = z_prev + jnp.sqrt(sigma2) * jax.random.normal(k, shape, dtype)
+            z_prev = z_prev + jnp.sqrt(sigma2) * jax.random.normal(jax.random.fold_in(k_steps, j), shape, dtype)
         return z_prev, None
 
     ts = jnp.asarray(taus[::-1], jnp.int32)
-    z0, _ = lax.scan(step, z_T, (ts, ab_t, ab_prev, keys[1:]))
+    z0, _ = lax.scan(step, z_T, (jnp.arange(len(taus)), ts, ab_t, ab_prev))
     return z0
