@@ -108,7 +108,7 @@ def launch(command: list[str], processes: int, *, cpu_devices: int | None = None
     """
     port = port or _free_port()
     address = f"127.0.0.1:{port}"
-    if command[0] == "mathdl":
+    if _is_mathdl(command[0]):
         command = [sys.executable, "-m", "mathdl.cli._launch", "--join", "--", *command]
     procs = []
     for i in range(processes):
@@ -188,9 +188,14 @@ def run(args) -> int:
     return launch(command, args.processes, cpu_devices=args.cpu_devices, port=args.port, grace=args.grace)
 
 
+def _is_mathdl(program: str) -> bool:
+    """Whether ``program`` is the ``mathdl`` command, by name or by a path to it (``.venv/bin/mathdl``)."""
+    return os.path.basename(program) == "mathdl"
+
+
 def _join(command: list[str]) -> int:
     """One process of a job: join it, then run the ``mathdl`` command here (another program is executed as is)."""
-    if command[0] != "mathdl":
+    if not _is_mathdl(command[0]):
         os.execvp(command[0], command)  # it joins the job itself, through train.initialize_distributed()
     from mathdl.cli import main
     from mathdl.train import initialize_distributed

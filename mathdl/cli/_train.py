@@ -230,12 +230,18 @@ def _run(args) -> int:
     except (FileNotFoundError, ValueError) as exc:  # files not found or not readable, a bad model or shape
         return _error(str(exc))
     (Xtr, ytr), (Xte, yte) = job["train"], job["test"]
+    import jax
+
+    processes = jax.process_count()  # > 1 inside a job (mathdl launch): each process trains on its own shard
+    lead = jax.process_index() == 0
+    if processes > 1:
+        Xtr, ytr = train.process_shard((Xtr, ytr))
     lr = args.lr
     if lr is None:
         lr = 3e-3 if image_model or language_model else (1e-3 if args.optimizer in ("adam", "adamw") else 0.05)
     clip_norm = args.clip_norm if args.clip_norm is not None else (1.0 if language_model else None)
-    batch_size = min(args.batch_size, len(ytr))
-    total_steps = epochs * (len(ytr) // batch_size)
+    batch_size = min(args.batch_size, len(ytr) * processes)  # the global batch, b = batch_size / P per process
+    total_steps = epochs * (len(ytr) // max(batch_size // processes, 1))
     config = {
         "model": args.model,
         "data": args.data,
@@ -275,16 +281,17 @@ def _run(args) -> int:
         return 1
     tr, te = _train_and_test_metrics(job["metrics"], result, (Xtr, ytr), (Xte, yte))
     name = "accuracy" if job["num_classes"] else "mse"
-    print(
-        f"model {args.model} {job['description']} on {args.data}: {result.step} steps, {result.epoch} epochs "
-        f"({result.stop_reason})"
-    )
-    print(f"train loss {tr['loss']:.4f}  train {name} {tr[name]:.4f}")
-    print(f"test  loss {te['loss']:.4f}  test  {name} {te[name]:.4f}")
-    if "report" in job:
-        job["report"](tr, te)
-    print(f"params sha256 {train.tree_digest(result.params)}")
-    print(f"wall time {time.perf_counter() - t0:.2f} s")
+    if lead:  # one summary per job
+        print(
+            f"model {args.model} {job['description']} on {args.data}: {result.step} steps, {result.epoch} epochs "
+            f"({result.stop_reason})"
+        )
+        print(f"train loss {tr['loss']:.4f}  train {name} {tr[name]:.4f}")
+        print(f"test  loss {te['loss']:.4f}  test  {name} {te[name]:.4f}")
+        if "report" in job:
+            job["report"](tr, te)
+        print(f"params sha256 {train.tree_digest(result.params)}")
+        print(f"wall time {time.perf_counter() - t0:.2f} s")
     if result.stop_reason in ("SIGTERM", "SIGINT"):
         where = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
         print(f"mathdl train: stopped by {result.stop_reason}{where}; run the same command to resume.", file=sys.stderr)
