@@ -67,7 +67,7 @@ def test_gap_is_the_kl_to_the_posterior(getkey):
     mean_q, cov_q = mean_post + np.array([0.4, -0.3]), np.diag([0.3, 0.6])
     sample_q, log_q = gaussian_q(mean_q, cov_q)
     n = 2000
-    got = elbo(getkey(), log_joint, sample_q, log_q, num_samples=n)
+    got = jax.jit(lambda k: elbo(k, log_joint, sample_q, log_q, num_samples=n))(getkey())
     want = exact_evidence() - gaussian_kl(jnp.asarray(mean_q), jnp.asarray(cov_q), mean_post, cov_post)
     assert got < exact_evidence()
     np.testing.assert_allclose(got, want, atol=0.07)  # Monte Carlo: the log-weights' sd is ~0.7, / sqrt(2000)

@@ -98,7 +98,7 @@ def test_jit_vmap_grad():
 
     batched = jax.jit(jax.vmap(f, in_axes=(0, None, 0)))(keys, params, X)
     np.testing.assert_allclose(batched, [f(keys_again[i], params, X[i]) for i in range(2)], rtol=1e-12)
-    check_grads(lambda p: f(jax.random.key(9), p, X[0]), (params,), order=2, modes=("rev",))
+    check_grads(jax.jit(lambda p: f(jax.random.key(9), p, X[0])), (params,), order=2, modes=("rev",))
 
 
 def test_bad_inputs():
