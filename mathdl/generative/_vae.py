@@ -15,7 +15,7 @@ from mathdl.layers import DenseParams, one_example
 from mathdl.losses import binary_cross_entropy_with_logits
 from mathdl.models import init_mlp, mlp
 
-__all__ = ["VAELoss", "VAEParams", "init_vae", "reparameterize", "vae_decode", "vae_encode", "vae_loss"]
+__all__ = ["VAELoss", "VAEParams", "init_vae", "reparameterize", "vae_decode", "vae_encode", "vae_loss", "vae_sample"]
 
 _LIKELIHOODS = ("gaussian", "bernoulli")
 
@@ -225,3 +225,34 @@ def vae_loss(
     rec = _reconstruction(func, likelihood, out, x, obs_var)
     kl = gaussian_kl_diag(mu, log_var)
     return VAELoss(rec + beta * kl, rec, kl)
+
+
+@checks.inputs(key="key[]", params=_vae_params)
+def vae_sample(key: jax.Array, params: VAEParams, *, likelihood: str = "gaussian", activation="relu") -> jax.Array:
+    r"""Generate one example: $z^\star \sim \mathcal{N}(0, I)$, decoded to the mean of $p_\theta(x \mid z^\star)$.
+
+    The mean is the decoder's output for ``"gaussian"`` and $\sigma(\text{logits})$ for
+    ``"bernoulli"`` (the usual way to show a VAE's samples; draw from $p_\theta(x \mid z^\star)$
+    yourself for a full sample).
+
+    Args:
+      key: a typed PRNG key (the latent $z^\star$); ``jax.vmap`` over split keys for many.
+      params: ``VAEParams``.
+      likelihood: ``"gaussian"`` or ``"bernoulli"``.
+      activation: hidden activation of the decoder.
+
+    Returns:
+      Shape ``(p,)``, in the dtype of the parameters.
+
+    Raises:
+      TypeError: if `params` is not ``VAEParams`` or `key` not a typed key.
+      ValueError: on an unknown `likelihood`.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.1, Fig. 8.2 (production mode).
+    """
+    checks.check_choice(checks.public_name(vae_sample), "likelihood", likelihood, _LIKELIHOODS)
+    W = params.decoder[0].W
+    z = jax.random.normal(key, (W.shape[1],), W.dtype)
+    out = vae_decode(params, z, activation=activation)
+    return out if likelihood == "gaussian" else jax.nn.sigmoid(out)

@@ -10,7 +10,7 @@ import scipy.special
 import scipy.stats
 from jax.test_util import check_grads
 
-from mathdl.generative import VAEParams, init_vae, reparameterize, vae_encode, vae_loss
+from mathdl.generative import VAEParams, init_vae, reparameterize, vae_encode, vae_loss, vae_sample
 from mathdl.layers import DenseParams
 
 
@@ -101,6 +101,17 @@ def test_jit_vmap_grad():
     check_grads(jax.jit(lambda p: f(jax.random.key(9), p, X[0])), (params,), order=2, modes=("rev",))
 
 
+def test_vae_sample_decodes_a_prior_draw():
+    params = _hand_params()  # the decoder ignores z: its output is its bias
+    np.testing.assert_allclose(vae_sample(jax.random.key(0), params), [0.2, -0.1], rtol=1e-12)
+    bern = vae_sample(jax.random.key(1), params, likelihood="bernoulli")
+    np.testing.assert_allclose(bern, 1 / (1 + np.exp(-np.array([0.2, -0.1]))), rtol=1e-12)
+    many = jax.vmap(lambda k: vae_sample(k, init_vae(jax.random.key(2), 3, 2, (4,))))(
+        jax.random.split(jax.random.key(3), 5)
+    )
+    assert many.shape == (5, 3) and not np.allclose(many[0], many[1])
+
+
 def test_bad_inputs():
     params, x, key = _hand_params(), jnp.array([1.0, 0.0]), jax.random.key(0)
     with pytest.raises(ValueError, match="jax.vmap"):
@@ -116,3 +127,5 @@ def test_bad_inputs():
     bad = params._replace(decoder=(DenseParams(jnp.zeros((3, 1)), jnp.zeros(3)),))
     with pytest.raises(ValueError, match="decoder"):
         vae_encode(bad, x)
+    with pytest.raises(ValueError, match="likelihood"):
+        vae_sample(key, params, likelihood="normal")
