@@ -364,7 +364,7 @@ def ddim_sample(
       schedule: a ``DDPMSchedule`` of length $T$.
       shape: the shape of one example (a tuple of ints).
       num_steps: $S$, with $1 \le S \le T$ (a Python int).
-      eta: $\eta \ge 0$, the stochasticity.
+      eta: $\eta \ge 0$, the stochasticity (a Python float).
       prediction: ``"epsilon"``, ``"x0"`` or ``"v"``.
       dtype: floating dtype of the sample (default: the schedule's).
 
