@@ -68,9 +68,12 @@ def test_value_at_the_optimal_discriminator_is_2jsd_minus_log4(getkey):
 def test_jit_vmap_grad_of_the_losses():
     r, f = jnp.array([0.3, -1.2]), jnp.array([0.7, 2.0])
     np.testing.assert_allclose(jax.jit(gan_losses)(r, f).discriminator, gan_losses(r, f).discriminator, rtol=1e-12)
-    check_grads(lambda r, f: jnp.sum(jnp.stack(gan_losses(r, f))), (r, f), order=2, modes=("rev",))
     p, q = jnp.array([0.2, 0.3, 0.5]), jnp.array([0.4, 0.4, 0.2])
-    check_grads(lambda p, q: gan_value(p, q, optimal_discriminator(p, q)), (p, q), order=2, modes=("rev",))
+
+    def everything(r, f, p, q):  # one order-2 check of the losses, D* and the value together
+        return jnp.sum(jnp.stack(gan_losses(r, f))) + gan_value(p, q, optimal_discriminator(p, q))
+
+    check_grads(everything, (r, f, p, q), order=2, modes=("rev",))
     batched = jax.vmap(gan_value)(jnp.stack([p, q]), jnp.stack([q, p]), jnp.full((2, 3), 0.5))
     np.testing.assert_allclose(batched, [2 * math.log(0.5)] * 2, rtol=1e-12)
 
