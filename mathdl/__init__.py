@@ -32,6 +32,7 @@ _SUBMODULES = (
     "checks",
     "data",
     "estimators",
+    "generative",
     "info",
     "layers",
     "losses",
