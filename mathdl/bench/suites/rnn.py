@@ -18,8 +18,12 @@ Columns:
 * ``torch``: ``torch.nn.LSTM`` / ``torch.nn.GRU`` (eager, CPU, its fused kernels), forward and
   ``backward()``.
 
-Measured (``mathdl bench --suite rnn``, 2 CPU cores shared with other jobs, load ~7, 11 paired
-rounds): LSTM 212 ms mathdl, 220 ms naive scan (ratio 1.04 [0.98, 1.06]), 360 ms ``torch.nn.LSTM``
+Measured on an otherwise idle machine (``mathdl bench --suite rnn --repeats 7``, 2 CPU cores,
+``benchmarks/results/cpu/ch6_ch7/bench.md``): LSTM 70.8 ms mathdl, 66.6 ms naive scan (ratio 0.89
+[0.88, 0.92]: the hoisted form is slower here), 42.4 ms ``torch.nn.LSTM`` (torch 1.67x faster); GRU
+50.2 ms, 47.2 ms (0.95), 57.0 ms ``torch.nn.GRU`` (mathdl 1.15x faster). Earlier, with the 2 cores
+shared with other jobs (load ~7, 11 paired rounds), where torch's threads suffer most:
+LSTM 212 ms mathdl, 220 ms naive scan (ratio 1.04 [0.98, 1.06]), 360 ms ``torch.nn.LSTM``
 (mathdl 1.6x faster); GRU 127 ms, 145 ms (ratio 1.26 [0.99, 1.31]), 1.07 s ``torch.nn.GRU``. On
 XLA:CPU the step is compute bound (~50 GFLOP/s on a loaded machine) and a ``(32, 256) x (256, 1024)``
 product per step is already efficient, so hoisting gains little; under ``jax.vmap`` the hoisted
