@@ -40,6 +40,7 @@ _SUBMODULES = (
     "models",
     "nn",
     "optim",
+    "rl",
     "tour",
     "train",
     "typing",

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     from mathdl import cli as _self
 
     for info in sorted(pkgutil.iter_modules(_self.__path__), key=lambda i: i.name):
-        if info.name.startswith("_") and not info.name.startswith("__"):
+        if info.name.startswith("_") and not info.name.startswith("__") and not info.ispkg:
             module = importlib.import_module(f"mathdl.cli.{info.name}")
             p = sub.add_parser(info.name[1:], help=(module.__doc__ or "").strip().splitlines()[0])
             module.configure(p)

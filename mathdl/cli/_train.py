@@ -34,6 +34,7 @@ import sys
 import time
 
 from mathdl.cli._generate import LM_MODELS, TEXT_DATA, is_language_model, prepare_language_model
+from mathdl.cli._trainers import FAMILIES, family_of
 
 MODELS = {
     "mlp": "fully connected network, ReLU hidden layers, linear output ([MEDL] Sec. 5.1)",
@@ -41,6 +42,7 @@ MODELS = {
     "lenet": "LeNet-5 on images ([MEDL] Sec. 6.4; conv 6, pool, conv 16, pool, dense 120-84-K)",
     "resnet": "the small ResNet-20 on images (He et al. 2016, Sec. 4.2; also resnet8, resnet32, ..., resnet18-152)",
     **LM_MODELS,
+    **{name: text for family in FAMILIES for name, text in family.MODELS.items()},
 }
 VECTOR_MODELS = ("mlp", "linear")
 # data sets read from the user's files: name -> loader in mathdl.data
@@ -130,6 +132,14 @@ def configure(parser) -> None:
     parser.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (default: epoch)")
     parser.add_argument("--devices", type=int, default=None, help="data-parallel over the first N devices")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="training steps of the generative and RL models (trained by steps, not epochs)",
+    )
+    for family in FAMILIES:
+        family.add_arguments(parser)
 
 
 def _error(message: str) -> int:
@@ -170,6 +180,9 @@ def run(args) -> int:
 
 def _run(args) -> int:
     t0 = time.perf_counter()
+    family = family_of(args.model)
+    if family is not None:  # a model trained by its own step through train.loop
+        return family.run(args)
     from mathdl.data import DATASETS
 
     image_model = _is_image_model(args.model)

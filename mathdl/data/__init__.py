@@ -11,5 +11,15 @@
 from mathdl._api import reexport
 
 __all__ = reexport(
-    __name__, "_augment", "_bundled", "_files", "_prepare", "_shapes", "_synthetic", "_text", "_seq_tasks"
+    __name__,
+    "_augment",
+    "_bundled",
+    "_files",
+    "_prepare",
+    "_shapes",
+    "_synthetic",
+    "_text",
+    "_seq_tasks",
+    "_graphs",
+    "_toys2d",
 )

@@ -8,4 +8,4 @@ the architecture. Every function that draws random numbers takes a typed key fir
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_elbo", "_vae", "_diffusion", "_gan")
+__all__ = reexport(__name__, "_elbo", "_vae", "_diffusion", "_gan", "_steps", "_principles")

@@ -20,4 +20,5 @@ __all__ = reexport(
     "_attention",
     "_positional",
     "_embedding",
+    "_graph",
 )

@@ -8,4 +8,4 @@ call.
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_classification", "_detection", "_kfold", "_roc", "_bleu", "_sample_metrics")
+__all__ = reexport(__name__, "_classification", "_detection", "_kfold", "_roc", "_bleu", "_sample_metrics", "_frechet")

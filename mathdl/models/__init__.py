@@ -27,4 +27,6 @@ __all__ = reexport(
     "_transformer",
     "_decode",
     "_seq2seq",
+    "_gnn",
+    "_generative_nets",
 )

@@ -1,0 +1,3 @@
+"""Finite Markov decision processes as arrays: Bellman operators, policy evaluation, value and policy iteration."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Acrobot and MountainCar in JAX, with gymnasium's dynamics and termination."""
+
+__all__: list[str] = []
