@@ -8,4 +8,4 @@ a pure apply function so that ``mathdl.train`` can train it under ``jax.jit`` (f
 
 from mathdl._api import reexport
 
-__all__ = reexport(__name__, "_modules", "_pure", "_conv", "_recurrent", "_attention", "_transformer")
+__all__ = reexport(__name__, "_modules", "_pure", "_conv", "_recurrent", "_attention", "_transformer", "_graph")
