@@ -218,19 +218,13 @@ def run(args) -> int:
     params = jax.eval_shape(init, jax.random.key(0))
     optimizer = optimizer_from_settings(settings["run"])
     template = {"state": train.FitState(params, jax.eval_shape(optimizer.init, params), ()), "step": np.int64(0)}
-    found = train.list_checkpoints(args.checkpoint_dir)
-    if not found:
+    if not train.list_checkpoints(args.checkpoint_dir):
         return _error(f"{args.checkpoint_dir!r} holds no checkpoint yet")
-    tree = step = None
-    for found_step, folder in reversed(found):  # the newest that verifies
-        try:
-            tree, _ = train.restore_checkpoint(folder, template)
-            step = found_step
-            break
-        except train.CheckpointError as exc:
-            print(f"mathdl generate: skipping {exc}", file=sys.stderr)
-    if tree is None:
+    found = train.restore_latest(args.checkpoint_dir, template, verbose=False)
+    if found is None:
         return _error(f"no checkpoint in {args.checkpoint_dir!r} verifies")
+    tree, _, folder = found
+    step = int(tree["step"])
     params = jax.tree.map(jax.numpy.asarray, tree["state"].params)
     prompt = vocab.encode(args.prompt) if args.prompt else np.array([vocab.start_id], np.int32)
     max_len = len(prompt) + args.length

@@ -37,6 +37,7 @@ __all__ = [
     "CheckpointWriter",
     "list_checkpoints",
     "restore_checkpoint",
+    "restore_latest",
     "save_checkpoint",
     "tree_digest",
 ]
@@ -465,13 +466,34 @@ def _check_steps(path: str, folder_step: int, tree, manifest: dict) -> None:
 
 
 def restore_latest(directory, template, *, verbose: bool = True, check_metadata=None):
-    """Newest checkpoint that verifies, falling back past bad ones (saying so); ``None`` if none.
+    """The newest checkpoint in ``directory`` that verifies, falling back past bad ones (saying so).
 
     For each checkpoint, newest first: its manifest is read (a missing or corrupt one is
     skipped), ``check_metadata(metadata, path)`` may refuse the run by raising (not skipped),
-    the arrays are restored and verified (a corrupt checkpoint is skipped; one of a different
-    model raises), and the step in its folder name, manifest, metadata and a top-level
-    ``"step"`` leaf of the tree must agree (else it is skipped as corrupt).
+    the arrays are restored and verified against the manifest's SHA-256 digests (a corrupt
+    checkpoint is skipped; one of a different model raises), and the step in its folder name,
+    manifest, metadata and a top-level ``"step"`` leaf of the tree must agree (else it is skipped
+    as corrupt). Each skip prints one line on stderr. This is how :func:`loop` resumes, and how a
+    command that only reads a run (``mathdl generate``, ``mathdl sample``) finds its parameters.
+
+    Args:
+      directory: the run's checkpoint folder (as given to :func:`loop` or :func:`save_checkpoint`).
+      template: a pytree with the structure, shapes and dtypes of the saved tree (arrays or
+        ``jax.ShapeDtypeStruct``, e.g. from ``jax.eval_shape``).
+      verbose: print the folder and step restored on stderr.
+      check_metadata: optional ``check_metadata(metadata: dict, path: str)`` called before the
+        arrays are read; it refuses a checkpoint by raising.
+
+    Returns:
+      ``(tree, metadata, path)`` of the newest good checkpoint, or ``None`` when the folder holds
+      no checkpoint that verifies (or no checkpoint at all).
+
+    Raises:
+      CheckpointError: when a checkpoint belongs to a different model (its tree structure,
+        shapes or dtypes differ from ``template``); whatever ``check_metadata`` raises.
+
+    References:
+      docs/training.md, "Checkpoints, resume and the run's identity".
     """
     for folder_step, path in reversed(list_checkpoints(directory)):
         try:

@@ -17,10 +17,10 @@ from mathdl.train import (
     list_checkpoints,
     mean_loss,
     restore_checkpoint,
+    restore_latest,
     save_checkpoint,
     tree_digest,
 )
-from mathdl.train._checkpoint import restore_latest
 
 
 def _tree(seed=0):
@@ -156,6 +156,16 @@ def test_restore_latest_falls_back_past_a_corrupt_checkpoint(tmp_path, capsys):
     assert path.endswith("step_000000001")
     err = capsys.readouterr().err
     assert "skipping checkpoint" in err and "step_000000002" in err and "falling back" in err
+
+
+def test_restore_latest_none_without_a_good_checkpoint_and_refuses_another_model(tmp_path):
+    """An empty folder gives None; a tree of other shapes raises (it is not skipped as corrupt)."""
+    assert restore_latest(tmp_path, {"W": np.zeros(4, np.float32)}) is None
+    save_checkpoint(tmp_path, 3, {"W": np.full(4, 3.0, np.float32)})
+    tree, meta, path = restore_latest(tmp_path, {"W": np.zeros(4, np.float32)}, verbose=False)
+    assert path.endswith("step_000000003") and float(tree["W"][0]) == 3.0
+    with pytest.raises(CheckpointError, match="different model"):
+        restore_latest(tmp_path, {"W": np.zeros(5, np.float32)}, verbose=False)
 
 
 def test_keep_last_n_and_never_the_newest_good(tmp_path):
