@@ -1,5 +1,9 @@
-r"""The variational autoencoder's objective on ONE example: an MLP encoder $q_\phi(z \mid x)$ and
+r"""The variational autoencoder's objective on ONE example: an encoder $q_\phi(z \mid x)$ and a
 decoder $p_\theta(x \mid z)$, the reparameterisation trick and the closed-form diagonal KL.
+
+The networks are MLPs on vectors ``(p,)`` (:func:`init_vae`) or convolutional on images
+``(H, W, C)`` (:func:`init_conv_vae`, with :func:`mathdl.models.conv_encoder` and
+:func:`mathdl.models.conv_decoder`); every function here takes either.
 """
 
 import math
@@ -13,23 +17,42 @@ from mathdl import checks
 from mathdl.info import gaussian_kl_diag
 from mathdl.layers import DenseParams, one_example
 from mathdl.losses import binary_cross_entropy_with_logits
-from mathdl.models import init_mlp, mlp
+from mathdl.models import (
+    ConvDecoderParams,
+    ConvEncoderParams,
+    conv_decoder,
+    conv_encoder,
+    init_conv_decoder,
+    init_conv_encoder,
+    init_mlp,
+    mlp,
+)
 
-__all__ = ["VAELoss", "VAEParams", "init_vae", "reparameterize", "vae_decode", "vae_encode", "vae_loss", "vae_sample"]
+__all__ = [
+    "VAELoss",
+    "VAEParams",
+    "init_conv_vae",
+    "init_vae",
+    "reparameterize",
+    "vae_decode",
+    "vae_encode",
+    "vae_loss",
+    "vae_sample",
+]
 
 _LIKELIHOODS = ("gaussian", "bernoulli")
 
 
 class VAEParams(NamedTuple):
-    """Parameters of a VAE: two MLPs as tuples of ``DenseParams``.
+    """Parameters of a VAE: two MLPs as tuples of ``DenseParams``, or a conv encoder and decoder.
 
-    ``encoder`` maps $x \\in \\mathbb{R}^p$ to $(\\mu, \\log\\sigma^2) \\in \\mathbb{R}^{2m}$ (means first);
-    ``decoder`` maps $z \\in \\mathbb{R}^m$ to the decoder's mean (Gaussian) or logits (Bernoulli) in
-    $\\mathbb{R}^p$.
+    ``encoder`` maps $x$ (``(p,)``, or an image ``(H, W, C)`` for ``ConvEncoderParams``) to
+    $(\\mu, \\log\\sigma^2) \\in \\mathbb{R}^{2m}$ (means first); ``decoder`` maps
+    $z \\in \\mathbb{R}^m$ to the decoder's mean (Gaussian) or logits (Bernoulli), of $x$'s shape.
     """
 
-    encoder: tuple[DenseParams, ...]
-    decoder: tuple[DenseParams, ...]
+    encoder: tuple[DenseParams, ...] | ConvEncoderParams
+    decoder: tuple[DenseParams, ...] | ConvDecoderParams
 
 
 class VAELoss(NamedTuple):
@@ -44,6 +67,8 @@ def _vae_params(func: str, name: str, params, dims: dict) -> VAEParams:
     if not isinstance(params, VAEParams):
         checks.fail(func, name, "VAEParams(encoder, decoder)", checks.Text(type(params).__name__), exc=TypeError)
     enc, dec = params.encoder, params.decoder
+    if isinstance(enc, ConvEncoderParams) or isinstance(dec, ConvDecoderParams):
+        return _conv_vae_params(func, name, params, dims)
     if not enc or not dec:
         checks.fail(func, name, "non-empty encoder and decoder", checks.Text("an empty network"))
     p, two_m = enc[0].W.shape[1], enc[-1].W.shape[0]
@@ -51,8 +76,38 @@ def _vae_params(func: str, name: str, params, dims: dict) -> VAEParams:
     if two_m != 2 * m or p_out != p:
         got = checks.Text(f"an encoder {p} -> {two_m} and a decoder {m} -> {p_out}")
         checks.fail(func, name, "an encoder p -> 2m and a decoder m -> p", got)
-    dims["p"], dims["m"] = p, m
+    dims["p"], dims["m"], dims["vae_conv"] = p, m, False
     return params
+
+
+def _conv_vae_params(func: str, name: str, params: VAEParams, dims: dict) -> VAEParams:
+    enc, dec = params.encoder, params.decoder
+    if not (isinstance(enc, ConvEncoderParams) and isinstance(dec, ConvDecoderParams)):
+        got = checks.Text(f"{type(enc).__name__} and {type(dec).__name__}")
+        checks.fail(func, name, "a ConvEncoderParams encoder with a ConvDecoderParams decoder", got, exc=TypeError)
+    L_e, L_d = len(enc.convs), len(dec.ups)
+    in_shape = (enc.head.W.shape[0] * 2**L_e, enc.head.W.shape[1] * 2**L_e, enc.convs[0].W.shape[2])
+    out_shape = (dec.project.W.shape[0] * 2**L_d, dec.project.W.shape[1] * 2**L_d, dec.ups[-1].W.shape[3])
+    two_m, m = enc.head.W.shape[3], dec.project.W.shape[2]
+    if two_m != 2 * m or in_shape != out_shape:
+        got = checks.Text(f"an encoder {in_shape} -> {two_m} and a decoder {m} -> {out_shape}")
+        checks.fail(func, name, "an encoder (H, W, C) -> 2m and a decoder m -> (H, W, C)", got)
+    dims["x_shape"], dims["m"], dims["vae_conv"] = in_shape, m, True
+    return params
+
+
+def _vae_input(func: str, name: str, value, dims: dict):
+    """``checks.inputs`` spec: ONE example, ``(p,)`` for an MLP VAE or the image ``(H, W, C)`` of a conv VAE."""
+    if not dims.get("vae_conv"):
+        return one_example("float[p]")(func, name, value, dims)
+    shape = dims["x_shape"]
+    value = checks.conform(func, name, value, "float[*shape]")
+    if value.ndim > 3:
+        got = checks.Text(f"shape {tuple(value.shape)} (rank {value.ndim})")
+        checks.fail(func, name, f"one image of shape {shape}; for a batch use jax.vmap", got)
+    if tuple(value.shape) != shape:
+        checks.fail(func, name, f"one image of shape {shape}", checks.Text(f"shape {tuple(value.shape)}"))
+    return value
 
 
 @checks.inputs(key="key[]")
@@ -86,14 +141,67 @@ def init_vae(
     return VAEParams(encoder, decoder)
 
 
-@checks.inputs(params=_vae_params, x=one_example("float[p]"))
+@checks.inputs(key="key[]")
+def init_conv_vae(key: jax.Array, input_shape, latent_dim: int, *, widths=(32, 64), dtype=None) -> VAEParams:
+    r"""Initialise a convolutional VAE for images: encoder $(H, W, C) \to 2m$, decoder $m \to (H, W, C)$.
+
+    The encoder is :func:`mathdl.models.init_conv_encoder` with widths $(w_0, \dots, w_{L-1})$ and
+    ``out_dim = 2m``; the decoder :func:`mathdl.models.init_conv_decoder` with the widths reversed.
+    For 8x8 digits and 28x28 MNIST, two levels (the default) give 2x2 and 7x7 feature maps.
+
+    Args:
+      key: a typed PRNG key (split between the two networks).
+      input_shape: ``(H, W, C)``, $H$ and $W$ divisible by $2^L$.
+      latent_dim: latent dimension $m \ge 1$.
+      widths: the encoder's channel widths (at least one).
+      dtype: floating dtype (default: JAX's default float).
+
+    Returns:
+      ``VAEParams(ConvEncoderParams, ConvDecoderParams)``, accepted by every function here.
+
+    Raises:
+      ValueError: if a width or size is not a positive int, or $H$, $W$ not divisible by $2^L$.
+      TypeError: if `key` is not a typed key.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.1, Fig. 8.2; Kingma & Welling (2014); Radford, Metz & Chintala (2016).
+    """
+    k_enc, k_dec = jax.random.split(key)
+    widths = tuple(widths)
+    encoder = init_conv_encoder(k_enc, input_shape, 2 * latent_dim, widths=widths, dtype=dtype)
+    decoder = init_conv_decoder(k_dec, latent_dim, input_shape, widths=widths[::-1], dtype=dtype)
+    return VAEParams(encoder, decoder)
+
+
+def _encode(params: VAEParams, x, activation):
+    if isinstance(params.encoder, ConvEncoderParams):
+        return conv_encoder(params.encoder, x, activation=activation)
+    return mlp(params.encoder, x, activation=activation)
+
+
+def _decode(params: VAEParams, z, activation):
+    if isinstance(params.decoder, ConvDecoderParams):
+        return conv_decoder(params.decoder, z, activation=activation)
+    return mlp(params.decoder, z, activation=activation)
+
+
+def _latent_dim(params: VAEParams) -> tuple[int, jnp.dtype]:
+    if isinstance(params.decoder, ConvDecoderParams):
+        W = params.decoder.project.W
+        return W.shape[2], W.dtype
+    W = params.decoder[0].W
+    return W.shape[1], W.dtype
+
+
+@checks.inputs(params=_vae_params, x=_vae_input)
 def vae_encode(params: VAEParams, x: jax.Array, *, activation="relu") -> tuple[jax.Array, jax.Array]:
     r"""The encoder $q_\phi(z \mid x) = \mathcal{N}(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x))$ of one example.
 
     Args:
       params: ``VAEParams`` (from :func:`init_vae`).
-      x: ONE example, shape ``(p,)`` (one-example function: ``jax.vmap`` for a batch).
-      activation: hidden activation of the MLP (name or callable).
+      x: ONE example, shape ``(p,)``, or ``(H, W, C)`` for a conv VAE (one-example function:
+        ``jax.vmap`` for a batch).
+      activation: hidden activation of the encoder (name or callable).
 
     Returns:
       ``(mu, log_var)``, each of shape ``(m,)``: the mean and the log-variance $\log\sigma^2$.
@@ -105,7 +213,7 @@ def vae_encode(params: VAEParams, x: jax.Array, *, activation="relu") -> tuple[j
     References:
       [MEDL] Ch. 8, Sec. 8.1.
     """
-    h = mlp(params.encoder, x, activation=activation)
+    h = _encode(params, x, activation)
     m = h.shape[0] // 2
     return h[:m], h[m:]
 
@@ -122,7 +230,7 @@ def vae_decode(params: VAEParams, z: jax.Array, *, activation="relu") -> jax.Arr
       activation: hidden activation of the MLP.
 
     Returns:
-      Shape ``(p,)``; apply ``jax.nn.sigmoid`` for Bernoulli means.
+      Shape ``(p,)`` (``(H, W, C)`` for a conv VAE); apply ``jax.nn.sigmoid`` for Bernoulli means.
 
     Raises:
       TypeError: if `params` is not ``VAEParams`` or `z` is not floating.
@@ -131,7 +239,7 @@ def vae_decode(params: VAEParams, z: jax.Array, *, activation="relu") -> jax.Arr
     References:
       [MEDL] Ch. 8, Sec. 8.1, Fig. 8.2.
     """
-    return mlp(params.decoder, z, activation=activation)
+    return _decode(params, z, activation)
 
 
 @checks.inputs(key="key[]", mu="float[*s]", log_var="float[*s]")
@@ -161,14 +269,14 @@ def reparameterize(key: jax.Array, mu: jax.Array, log_var: jax.Array) -> jax.Arr
 
 
 def _reconstruction(func: str, likelihood: str, out: jax.Array, x: jax.Array, obs_var: float) -> jax.Array:
-    """-log p(x | z) summed over the p coordinates."""
+    """-log p(x | z) summed over every coordinate of x."""
     if likelihood == "gaussian":
         r = x - out
-        return 0.5 * jnp.sum(r * r) / obs_var + 0.5 * x.shape[0] * math.log(2 * math.pi * obs_var)
+        return 0.5 * jnp.sum(r * r) / obs_var + 0.5 * x.size * math.log(2 * math.pi * obs_var)
     return jnp.sum(binary_cross_entropy_with_logits(out, x))
 
 
-@checks.inputs(key="key[]", params=_vae_params, x=one_example("float[p]"))
+@checks.inputs(key="key[]", params=_vae_params, x=_vae_input)
 def vae_loss(
     key: jax.Array,
     params: VAEParams,
@@ -198,7 +306,8 @@ def vae_loss(
     Args:
       key: a typed PRNG key (the $\varepsilon$ of the reparameterisation).
       params: ``VAEParams`` (from :func:`init_vae`).
-      x: ONE example, shape ``(p,)`` (one-example function: ``jax.vmap`` with split keys for a batch).
+      x: ONE example, shape ``(p,)``, or the image ``(H, W, C)`` of a conv VAE (one-example
+        function: ``jax.vmap`` with split keys for a batch). Sums run over every coordinate.
       likelihood: ``"gaussian"`` or ``"bernoulli"``.
       beta: the weight $\beta \ge 0$ of the KL term.
       obs_var: the Gaussian decoder's variance $\sigma_x^2 > 0$.
@@ -219,9 +328,11 @@ def vae_loss(
     checks.check_choice(func, "likelihood", likelihood, _LIKELIHOODS)
     checks.check_positive(func, "beta", beta, strict=False)
     checks.check_positive(func, "obs_var", obs_var)
-    mu, log_var = vae_encode(params, x, activation=activation)
+    h = _encode(params, x, activation)
+    m = h.shape[0] // 2
+    mu, log_var = h[:m], h[m:]
     z = reparameterize(key, mu, log_var)
-    out = vae_decode(params, z, activation=activation)
+    out = _decode(params, z, activation)
     rec = _reconstruction(func, likelihood, out, x, obs_var)
     kl = gaussian_kl_diag(mu, log_var)
     return VAELoss(rec + beta * kl, rec, kl)
@@ -242,7 +353,7 @@ def vae_sample(key: jax.Array, params: VAEParams, *, likelihood: str = "gaussian
       activation: hidden activation of the decoder.
 
     Returns:
-      Shape ``(p,)``, in the dtype of the parameters.
+      Shape ``(p,)`` (``(H, W, C)`` for a conv VAE), in the dtype of the parameters.
 
     Raises:
       TypeError: if `params` is not ``VAEParams`` or `key` not a typed key.
@@ -252,7 +363,7 @@ def vae_sample(key: jax.Array, params: VAEParams, *, likelihood: str = "gaussian
       [MEDL] Ch. 8, Sec. 8.1, Fig. 8.2 (production mode).
     """
     checks.check_choice(checks.public_name(vae_sample), "likelihood", likelihood, _LIKELIHOODS)
-    W = params.decoder[0].W
-    z = jax.random.normal(key, (W.shape[1],), W.dtype)
-    out = vae_decode(params, z, activation=activation)
+    m, dtype = _latent_dim(params)
+    z = jax.random.normal(key, (m,), dtype)
+    out = _decode(params, z, activation)
     return out if likelihood == "gaussian" else jax.nn.sigmoid(out)
