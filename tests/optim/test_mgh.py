@@ -180,16 +180,19 @@ def test_quasi_newton_badly_scaled_problems_vs_scipy():
     assert counts == {"bfgs": (4, 4), "lbfgs": (4, 2)}, counts
 
 
-@pytest.mark.slow  # 35 problems x 6 solvers: one compiled program per solver (30-60 s each on 2 cores)
+@pytest.mark.slow  # 20 problems x 6 solvers: one compiled program per solver (8-20 s each on 2 cores)
 @pytest.mark.parametrize("solver", ["newton", "bfgs", "lbfgs", "newton_cg", "gauss_newton", "levenberg_marquardt"])
-def test_whole_collection_vs_scipy(solver):
-    """Oracle SciPy (trust-exact, BFGS, L-BFGS-B, Newton-CG, MINPACK's lm): on all 35 problems the mathdl
-    solver solves at least as many as its counterpart, or (undamped Gauss-Newton against MINPACK's
-    trust-region LM) says why not on each problem it misses; counts as in benchmarks/results/cpu/mgh.md."""
+def test_small_problems_of_the_collection_vs_scipy(solver):
+    """Oracle SciPy (trust-exact, BFGS, L-BFGS-B, Newton-CG, MINPACK's lm): on the 20 problems with at most 5
+    variables the mathdl solver solves at least as many as its counterpart, or (undamped Gauss-Newton against
+    MINPACK's trust-region LM, which misses Freudenstein-Roth, Jennrich-Sampson and Gulf) says why not on each
+    problem it misses. The whole collection of 35 (its 15 problems of 6-12 variables cost twice the compile
+    time) is benchmarks/mgh_table.py, with its counts in benchmarks/results/cpu/mgh.md."""
     table = _table_module()
-    rows = table.compare((solver,))
+    rows = table.compare((solver,), [p.name for p in table.mgh_problems() if len(p.x0) <= 5])
+    assert len(rows) == 20
     ours, theirs = _check_against_scipy(rows)[solver]
     if solver == "gauss_newton":  # no damping: it stops (NO_PROGRESS / MAX_ITER) where LM's trust region goes on
-        assert ours >= theirs - 6, (ours, theirs)
+        assert ours >= theirs - 3, (ours, theirs)
     else:
         assert ours >= theirs, (ours, theirs)
