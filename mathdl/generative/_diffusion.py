@@ -19,7 +19,17 @@ from jax import lax
 
 from mathdl import checks
 
-__all__ = ["DDPMSchedule", "ddim_sample", "ddpm_loss", "ddpm_sample", "ddpm_schedule", "q_sample", "q_step"]
+__all__ = [
+    "DDPMELBOTerms",
+    "DDPMSchedule",
+    "ddim_sample",
+    "ddpm_elbo_terms",
+    "ddpm_loss",
+    "ddpm_sample",
+    "ddpm_schedule",
+    "q_sample",
+    "q_step",
+]
 
 _KINDS = ("linear", "cosine")
 _PREDICTIONS = ("epsilon", "x0", "v")
@@ -410,3 +420,119 @@ def ddim_sample(
     ts = jnp.asarray(taus[::-1], jnp.int32)
     z0, _ = lax.scan(step, z_T, (jnp.arange(len(taus)), ts, ab_t, ab_prev))
     return z0
+
+
+class DDPMELBOTerms(NamedTuple):
+    r"""The terms of a DDPM's negative ELBO for one example, in nats (see :func:`ddpm_elbo_terms`).
+
+    Attributes:
+      prior: $L_T = D_{\mathrm{KL}}(q(z_T \mid x)\,\|\,\mathcal{N}(0, I))$, a scalar.
+      steps: $L_{t-1}$ for the book's $t = 2, \dots, T$ (0-based index ``t - 2``), shape ``(T - 1,)``.
+      reconstruction: $L_0 = -\log p_\theta(x \mid z_1)$, a scalar.
+      nelbo: $L_T + \sum_t L_{t-1} + L_0 \ge -\log p_\theta(x)$ (in expectation).
+    """
+
+    prior: jax.Array
+    steps: jax.Array
+    reconstruction: jax.Array
+    nelbo: jax.Array
+
+
+@checks.inputs(key="key[]", schedule=_SCHEDULE, x="float[*s]")
+def ddpm_elbo_terms(
+    key: jax.Array,
+    denoiser: Callable[[jax.Array, jax.Array], jax.Array],
+    schedule: DDPMSchedule,
+    x: jax.Array,
+    *,
+    variance: str = "beta_tilde",
+    prediction: str = "epsilon",
+) -> DDPMELBOTerms:
+    r"""The DDPM as a Markovian hierarchical VAE: the terms of its negative ELBO for one example.
+
+    With the encoder chain $q(z_{1:T} \mid x)$ fixed and the decoder chain
+    $p_\theta(z_{t-1} \mid z_t) = \mathcal{N}(\mu_\theta(z_t, t), \sigma_t^2 I)$,
+    $\mu_\theta = \frac{1}{\sqrt{\alpha_t}}\big(z_t - \frac{\beta_t}{\sqrt{1-\bar\alpha_t}}\hat\varepsilon\big)$,
+
+    $$-\mathrm{ELBO}(x) = \underbrace{D_{\mathrm{KL}}(q(z_T \mid x)\,\|\,p(z_T))}_{L_T}
+      + \sum_{t=2}^{T}\underbrace{\mathbb{E}_{q(z_t \mid x)} D_{\mathrm{KL}}\big(q(z_{t-1} \mid z_t, x)
+      \,\|\,p_\theta(z_{t-1} \mid z_t)\big)}_{L_{t-1}}
+      \underbrace{- \mathbb{E}_{q(z_1 \mid x)}\log p_\theta(x \mid z_1)}_{L_0} \;\ge\; -\log p_\theta(x).$$
+
+    The posterior is $q(z_{t-1} \mid z_t, x) = \mathcal{N}(\tilde\mu_t, \tilde\beta_t I)$ with
+
+    $$\tilde\mu_t = \frac{\sqrt{\bar\alpha_{t-1}}\beta_t}{1-\bar\alpha_t}x
+      + \frac{\sqrt{\alpha_t}(1-\bar\alpha_{t-1})}{1-\bar\alpha_t}z_t,$$
+
+    and $\tilde\beta_t = \frac{1-\bar\alpha_{t-1}}{1-\bar\alpha_t}\beta_t$; each KL between the two
+    Gaussians is computed in closed form. For $z_t = \sqrt{\bar\alpha_t}x + \sqrt{1-\bar\alpha_t}\varepsilon$,
+    $\tilde\mu_t - \mu_\theta = \frac{\beta_t}{\sqrt{\alpha_t}\sqrt{1-\bar\alpha_t}}(\hat\varepsilon - \varepsilon)$,
+    so with $\sigma_t^2 = \tilde\beta_t$ the step term is the weighted noise error
+    $L_{t-1} = \frac{\beta_t^2}{2\sigma_t^2\alpha_t(1-\bar\alpha_t)}\lVert\varepsilon - \hat\varepsilon\rVert^2$,
+    the simplified loss of :func:`ddpm_loss` up to its weight. The last decoder is the Gaussian
+    $p_\theta(x \mid z_1) = \mathcal{N}(\mu_\theta(z_1, 1), \beta_1 I)$ (continuous data; Ho et al.
+    discretise it for 8-bit images). Each expectation is a one-sample estimate with its own $z_t$:
+    0-based step ``t`` draws its noise $\varepsilon$ with key ``jax.random.split(key, T)[t]``, so
+    ``nelbo`` is an unbiased estimate of $-\mathrm{ELBO}(x)$.
+
+    Args:
+      key: a typed PRNG key.
+      denoiser: ``denoiser(z_t, t) -> prediction`` of ONE example, `t` a 0-based int32 scalar.
+      schedule: a ``DDPMSchedule`` of length $T \ge 2$.
+      x: ONE clean example, any shape (``jax.vmap`` with split keys for a batch).
+      variance: the decoder's $\sigma_t^2$ for $t \ge 2$: ``"beta_tilde"`` ($\tilde\beta_t$) or ``"beta"``.
+      prediction: ``"epsilon"``, ``"x0"`` or ``"v"`` (turned into the noise it implies).
+
+    Returns:
+      :class:`DDPMELBOTerms` ``(prior, steps, reconstruction, nelbo)``, in nats.
+
+    Raises:
+      ValueError: if $T < 2$, or `variance` / `prediction` is unknown.
+      TypeError: if `denoiser` is not callable or `x` not floating.
+
+    References:
+      [MEDL] Ch. 8, Sec. 8.2, Fig. 8.4; Ho, Jain & Abbeel (2020), eqs. (5)-(8) and (12); Sohl-Dickstein
+      et al. (2015); Kingma et al. (2021), "Variational Diffusion Models".
+    """
+    func = checks.public_name(ddpm_elbo_terms)
+    _check_callable(func, "denoiser", denoiser)
+    checks.check_choice(func, "variance", variance, _VARIANCES)
+    checks.check_choice(func, "prediction", prediction, _PREDICTIONS)
+    T = schedule.betas.shape[0]
+    if T < 2:
+        checks.fail(func, "schedule", "a schedule of T >= 2 steps", checks.Text(f"T = {T}"))
+    dtype = x.dtype
+    b, a, ab = (v.astype(dtype) for v in schedule)
+    ab_prev = jnp.concatenate([jnp.ones((1,), dtype), ab[:-1]])
+    n = x.size
+
+    # L_T: KL(N(sqrt(ab_T) x, (1 - ab_T) I) || N(0, I)), coordinate by coordinate
+    v_T = 1 - ab[-1]
+    prior = 0.5 * (n * (v_T - 1 - jnp.log(v_T)) + ab[-1] * jnp.sum(x * x))
+
+    def mean_theta(z, t, eps_hat):
+        return (z - b[t] / jnp.sqrt(1 - ab[t]) * eps_hat) / jnp.sqrt(a[t])
+
+    def draw(k, t):
+        eps = jax.random.normal(k, x.shape, dtype)
+        z = jnp.sqrt(ab[t]) * x + jnp.sqrt(1 - ab[t]) * eps
+        eps_hat = _eps_from(denoiser(z, t), z, ab[t], prediction)
+        return z, eps_hat
+
+    keys = jax.random.split(key, T)
+
+    def step_term(k, t):
+        z, eps_hat = draw(k, t)
+        bt = (1 - ab_prev[t]) / (1 - ab[t]) * b[t]
+        mu_q = jnp.sqrt(ab_prev[t]) * b[t] / (1 - ab[t]) * x + jnp.sqrt(a[t]) * (1 - ab_prev[t]) / (1 - ab[t]) * z
+        s2 = bt if variance == "beta_tilde" else b[t]
+        d = mu_q - mean_theta(z, t, eps_hat)
+        return 0.5 * n * (jnp.log(s2 / bt) + bt / s2 - 1) + 0.5 * jnp.sum(d * d) / s2
+
+    ts = jnp.arange(1, T, dtype=jnp.int32)
+    steps = jax.vmap(step_term)(keys[1:], ts)
+    t0 = jnp.zeros((), jnp.int32)
+    z1, eps_hat = draw(keys[0], t0)
+    r = x - mean_theta(z1, t0, eps_hat)
+    rec = 0.5 * jnp.sum(r * r) / b[0] + 0.5 * n * jnp.log(2 * math.pi * b[0])
+    return DDPMELBOTerms(prior, steps, rec, prior + jnp.sum(steps) + rec)
