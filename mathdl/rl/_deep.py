@@ -311,7 +311,7 @@ def lambda_returns(rewards, discounts, values_next, lam: float):
     """
     func = checks.public_name(lambda_returns)
     _same(func, rewards, discounts=discounts, values_next=values_next)
-    checks.check_range(func, "lam", lam, 0.0, 1.0)
+    checks.check_range(func, "lam", lam, 0.0, 1.0, high_closed=True)
     lam = jnp.asarray(lam, rewards.dtype)
     last = values_next[-1]
 
@@ -390,7 +390,7 @@ def gae(rewards, discounts, values, lam: float):
     _same(func, rewards, discounts=discounts, values=values)
     if values.shape[0] != rewards.shape[0] + 1:
         checks.fail(func, "values", f"shape ({rewards.shape[0] + 1},) (one more than `rewards`)", values.shape)
-    checks.check_range(func, "lam", lam, 0.0, 1.0)
+    checks.check_range(func, "lam", lam, 0.0, 1.0, high_closed=True)
     lam = jnp.asarray(lam, rewards.dtype)
     delta = rewards + discounts * values[1:] - values[:-1]
     adv = _reverse_scan(lambda A, x: x[0] + x[1] * lam * A, jnp.zeros((), rewards.dtype), (delta, discounts))
