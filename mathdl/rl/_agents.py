@@ -199,16 +199,16 @@ class DQNConfig(NamedTuple):
     """
 
     hidden: tuple = (64, 64)
-    num_envs: int = 4
+    num_envs: int = 1
     lr: float = 1e-3
     gamma: float = 0.99
     buffer_size: int = 50_000
     batch_size: int = 64
     learn_start: int = 1_000
-    target_every: int = 250
+    target_every: int = 100
     eps_start: float = 1.0
     eps_end: float = 0.02
-    eps_steps: int = 5_000
+    eps_steps: int = 10_000
     double: bool = True
     delta: float = 1.0
     clip_norm: float = 10.0
