@@ -120,7 +120,7 @@ def run(args) -> int:
     config, init, step = _agent(args.model, env, args.num_envs, args.lr)
     key = jax.random.key(args.seed)
     k_init, k_train, k_eval, k_render = jax.random.split(key, 4)
-    state = init(k_init, env, config)
+    state = jax.jit(init, static_argnums=(1, 2))(k_init, env, config)  # one compile, not one per small op
     agent_settings = {k: list(v) if isinstance(v, tuple) else v for k, v in config._asdict().items()}
     settings = {"model": args.model, "env": env_name, **agent_settings, "seed": args.seed}
     try:
