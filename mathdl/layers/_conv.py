@@ -55,6 +55,7 @@ __all__ = [
     "init_conv_transpose2d",
 ]
 
+#: The values of the convolutions' ``path`` argument (the same maths, three kernels).
 CONV_PATHS = ("reference", "xla", "im2col")
 
 # The default path per backend: the fastest in `mathdl bench --suite conv` (forward + backward of

@@ -218,6 +218,7 @@ def lecun_uniform(key: jax.Array, shape, dtype=None) -> jax.Array:
     return _uniform(checks.public_name(lecun_uniform), key, shape, dtype, _lecun_var)
 
 
+#: Initialiser name -> function ``(key, shape, dtype) -> array``, the names ``init=`` accepts.
 INITIALISERS: dict[str, Callable] = {
     "glorot_normal": glorot_normal,
     "glorot_uniform": glorot_uniform,

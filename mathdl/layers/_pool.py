@@ -16,6 +16,7 @@ from mathdl.layers._conv import _example, _ints, _kernel_fits, _pads
 
 __all__ = ["POOL_PATHS", "avg_pool", "global_avg_pool", "global_max_pool", "max_pool"]
 
+#: The values of the pooling functions' ``path`` argument.
 POOL_PATHS = ("reference", "xla")
 
 

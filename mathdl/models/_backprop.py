@@ -24,6 +24,7 @@ from mathdl.models._mlp import dense_stack
 
 __all__ = ["LOSSES", "adjoint_norms", "backprop", "linear_adjoint_norms"]
 
+#: The loss names ``backprop`` accepts (its closed-form output adjoints).
 LOSSES = ("softmax_ce", "sigmoid_bce", "squared_error")
 
 

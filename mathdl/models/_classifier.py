@@ -29,6 +29,7 @@ from mathdl.models._resnet import RESNET_DEPTHS, init_resnet, init_small_resnet,
 
 __all__ = ["CLASSIFIERS", "ImageClassifier", "image_classifier"]
 
+#: Model name -> one-line description, the models ``image_classifier`` builds.
 CLASSIFIERS = {
     "lenet": "LeNet-5 (D2L form: conv 6, pool, conv 16, pool, dense 120-84-K; ReLU, max pooling), H, W >= 12",
     "resnet": "the small ResNet-20 for 32x32-like inputs (He et al. 2016, Sec. 4.2; batch norm)",

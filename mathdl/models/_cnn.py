@@ -263,6 +263,7 @@ def lenet(
 # (convolutions per block) for the five blocks of 64, 128, 256, 512, 512 channels (Simonyan &
 # Zisserman 2015, Table 1, configurations A, B, D, E).
 _VGG_CHANNELS = (64, 128, 256, 512, 512)
+#: VGG name -> ((convolutions, channels) per block), Simonyan & Zisserman (2015), Table 1.
 VGG_CONFIGS = {
     "vgg11": tuple(zip((1, 1, 2, 2, 2), _VGG_CHANNELS, strict=True)),
     "vgg13": tuple(zip((2, 2, 2, 2, 2), _VGG_CHANNELS, strict=True)),

@@ -17,7 +17,7 @@ from mathdl.layers import DenseParams
 
 __all__ = ["GATE_ACTIVATIONS", "multiplication_gate", "product_tree", "relu_interpolation"]
 
-# name -> (sigma, sigma''(0)); only activations with a non-zero second derivative at 0 qualify.
+#: name -> (sigma, sigma''(0)); only activations with a non-zero second derivative at 0 qualify.
 GATE_ACTIVATIONS = {
     "softplus": (activations.softplus, 0.25),  # softplus'' = σ(1 - σ), 1/4 at 0
     "silu": (activations.silu, 0.5),  # (u σ(u))'' = 2σ' + u σ'' -> 2 · 1/4 at 0

@@ -474,7 +474,7 @@ def resnext_block(
 
 # ------------------------------------------------------------------ whole networks
 
-# depth -> (block kind, blocks per stage), He et al. (2016), Table 1.
+#: depth -> (block kind, blocks per stage), He et al. (2016), Table 1.
 RESNET_DEPTHS = {
     18: ("basic", (2, 2, 2, 2)),
     34: ("basic", (3, 4, 6, 3)),

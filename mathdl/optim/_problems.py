@@ -29,8 +29,9 @@ __all__ = [
     "sgd_toy_minimiser",
 ]
 
-# The book's SGD toy (Ch. 4): five points x_i and weights c_i.
+#: The book's SGD toy (Ch. 4): the five points x_i (rows); their weights are ``SGD_TOY_C``.
 SGD_TOY_X = np.array([[1.0, 1.0], [2.0, 0.0], [3.0, 1.0], [2.0, 3.0], [1.0, 2.0]])
+#: The weights ``c_i`` of the book's SGD toy (Ch. 4), one per point of ``SGD_TOY_X``.
 SGD_TOY_C = np.array([1.0, 2.0, 3.0, 2.0, 4.0])
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "newton_cg",
 ]
 
+#: The status codes of a second-order solver's result: converged, iteration limit, non-finite, no progress.
 CONVERGED, MAX_ITER, NON_FINITE, NO_PROGRESS = 0, 1, 2, 3
 _RUNNING = -1
 
