@@ -526,15 +526,19 @@ def write_benchmarks(written: set[Path]) -> None:
     devices = sorted(p for p in results.iterdir() if p.is_dir()) if results.exists() else []
     for dev in devices:
         pages = sorted(dev.rglob("*.md"))
-        images = [p for p in sorted(dev.rglob("*.png")) if not p.with_suffix(".md").exists()]
+        texts = " ".join(p.read_text(encoding="utf-8") for p in pages)
+        embedded = " ".join(re.findall(r"!\[[^\]]*\]\(([^)]+)\)", texts))
+        images = [p for p in sorted(dev.rglob("*.png")) if p.name not in embedded]  # plots no table page shows
         if not pages and not images:
             continue
         dev_lines = [f"# {dev.name}", "", f"Results measured on `{dev.name}`.", ""]
         dev_lines += ["```{toctree}", ":maxdepth: 1", ""]
         dev_lines += [p.relative_to(dev).with_suffix("").as_posix() for p in pages] + ["```", ""]
+        if images:
+            dev_lines += ["## Plots", ""]
         for img in images:
             rel = img.relative_to(dev).as_posix()
-            dev_lines += [f"## {rel}", "", f"![{img.stem}]({rel})", ""]
+            dev_lines += [f"### {rel}", "", f"![{rel}]({rel})", ""]
         _write(GEN / "benchmarks" / "results" / dev.name / "index.md", "\n".join(dev_lines), written)
         out.insert(-2, f"results/{dev.name}/index")
     _write(GEN / "benchmarks" / "index.md", "\n".join(out), written)

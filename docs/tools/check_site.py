@@ -154,9 +154,10 @@ def expected_output_images(page: Path, site: Path) -> int:
     )
 
 
-def check(site: Path, executable: str, timeout: float) -> int:
-    pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and p.name not in ("genindex.html",))
-    pages = [p for p in pages if p.name != "search.html"]
+def check(site: Path, executable: str, timeout: float, only: str | None = None) -> int:
+    pages = sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and p.name != "search.html")
+    if only:
+        pages = [p for p in pages if p.relative_to(site).match(only)]
     browser = Browser(executable)
     failures = 0
     totals = {"pages": 0, "maths": 0, "images": 0}
@@ -227,11 +228,12 @@ def main(argv=None) -> int:
     parser.add_argument("site", type=Path, help="the built site (docs/_build/html)")
     parser.add_argument("--browser", default=os.environ.get("CHROMIUM", "chromium"), help="Chromium executable")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per page")
+    parser.add_argument("--only", default=None, help="check only the pages matching this glob, e.g. 'generated/api/*'")
     args = parser.parse_args(argv)
     if not (args.site / "index.html").exists():
         print(f"check_site: no index.html in {args.site}; build the site first", file=sys.stderr)
         return 2
-    return check(args.site, args.browser, args.timeout)
+    return check(args.site, args.browser, args.timeout, args.only)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,17 @@ def pytest_configure(config):
         _mathdl_keeps_copies = True
 
         def execute(self):
-            result = super().execute()
+            # The kernel draws inline, as Jupyter does, so the executed copy holds the plots (a
+            # suite-wide MPLBACKEND=Agg would leave the figures out); the test process keeps its own.
+            saved = os.environ.get("MPLBACKEND")
+            os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+            try:
+                result = super().execute()
+            finally:
+                if saved is None:
+                    os.environ.pop("MPLBACKEND", None)
+                else:
+                    os.environ["MPLBACKEND"] = saved
             if result.error is None:
                 source = nbformat.read(str(self.filename), nbformat.NO_CONVERT)
                 result.nb.metadata["mathdl_docs"] = {"source_hash": code_hash(source)}
