@@ -419,6 +419,11 @@ def _chapter_name(ch: str) -> str:
     return f"Appendix {ch}" if ch.isalpha() else f"Chapter {ch}"
 
 
+def _short(stem: str) -> str:
+    """``ch02_principles_of_ml`` -> ``ch02_principles``: short, and distinct for two notebooks of one chapter."""
+    return "_".join(stem.split("_")[:2])
+
+
 def write_index(written: set[Path], titles: dict, uses: dict) -> None:
     table: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     per_chapter_pkgs: dict[str, set] = defaultdict(set)
@@ -436,7 +441,8 @@ def write_index(written: set[Path], titles: dict, uses: dict) -> None:
 
     out = ["(equation-index)=", "# Which function for which equation", ""]
     out += [
-        "Book section → mathdl function → the notebook cells that call it. This page is generated at",
+        "Book section → mathdl function → the notebook cells that call it (`notebook [cell number]`).",
+        "This page is generated at",
         "every build from the `[MEDL] Ch. N, Sec. N.x` references in the docstrings and from the notebook",
         "cells, so it lists exactly what the code cites. Equation numbers are the ones the docstring gives.",
         "",
@@ -447,7 +453,7 @@ def write_index(written: set[Path], titles: dict, uses: dict) -> None:
         for sec in sorted(table[ch], key=lambda s: (s != "", _section_key(s) if s else ())):
             for pkg, name, eqs in sorted(table[ch][sec], key=lambda t: (t[0], t[1])):
                 cells = cells_of.get(f"{pkg}.{name}", [])
-                shown = ", ".join(f"{{ref}}`{stem} [{i + 1}] <nb-{stem}-{i}>`" for stem, i in cells[:4])
+                shown = ", ".join(f"{{ref}}`{_short(stem)} [{i + 1}] <nb-{stem}-{i}>`" for stem, i in cells[:4])
                 if len(cells) > 4:
                     shown += f" (+{len(cells) - 4})"
                 label = sec or "(chapter)"
