@@ -234,22 +234,62 @@ def _solve(P, r, g, pi):
     return jnp.linalg.solve(jnp.eye(S, dtype=P.dtype) - g * P_pi, r_pi)
 
 
-def _sweeps(update, V0, tol, max_iters):
+# The loop bodies are module-level functions with the arrays in the carry, so that eager calls hit
+# lax.while_loop's cache instead of compiling a fresh closure each time.
+def _sweep_cond(c):
+    k, _, res, done, _ = c
+    return (k < res.shape[0]) & ~done
+
+
+def _evaluation_update(V, consts):
+    P, r, g, pi, _ = consts
+    return jnp.sum(pi * _q(P, r, g, V), -1)
+
+
+def _optimality_update(V, consts):
+    P, r, g, _, _ = consts
+    return jnp.max(_q(P, r, g, V), -1)
+
+
+def _sweep_body(update, c):
+    k, V, res, _, consts = c
+    V_new = update(V, consts)
+    delta = jnp.max(jnp.abs(V_new - V))
+    return k + 1, V_new, res.at[k].set(delta), delta <= consts[4], consts
+
+
+def _evaluation_body(c):
+    return _sweep_body(_evaluation_update, c)
+
+
+def _optimality_body(c):
+    return _sweep_body(_optimality_update, c)
+
+
+def _sweeps(body, P, r, g, pi, V0, tol, max_iters):
     """Iterate ``V <- update(V)`` until the sup-norm change is at most ``tol`` (a while loop)."""
     res0 = jnp.full((max_iters,), jnp.nan, V0.dtype)
-
-    def cond(c):
-        k, _, res, done = c
-        return (k < max_iters) & ~done
-
-    def body(c):
-        k, V, res, _ = c
-        V_new = update(V)
-        delta = jnp.max(jnp.abs(V_new - V))
-        return k + 1, V_new, res.at[k].set(delta), delta <= tol
-
-    k, V, res, done = jax.lax.while_loop(cond, body, (jnp.zeros((), jnp.int32), V0, res0, jnp.asarray(False)))
+    consts = (P, r, g, pi, jnp.asarray(tol, V0.dtype))
+    init = (jnp.zeros((), jnp.int32), V0, res0, jnp.asarray(False), consts)
+    k, V, res, done, _ = jax.lax.while_loop(_sweep_cond, body, init)
     return V, k, res, done
+
+
+def _pi_cond(c):
+    k, _, _, res, stable, _ = c
+    return (k < res.shape[0]) & ~stable
+
+
+def _pi_body(c):
+    k, pi, V, res, _, consts = c
+    P, r, g, margin = consts
+    Q = _q(P, r, g, V)
+    best = jnp.argmax(Q, -1).astype(jnp.int32)
+    current = jnp.take_along_axis(Q, pi[:, None], -1)[:, 0]
+    better = jnp.max(Q, -1) > current + margin
+    pi_new = jnp.where(better, best, pi)
+    V_new = _solve(P, r, g, jax.nn.one_hot(pi_new, P.shape[1], dtype=P.dtype))
+    return k + 1, pi_new, V_new, res.at[k].set(jnp.max(jnp.abs(V_new - V))), ~jnp.any(better), consts
 
 
 def _check_iters(func, tol, max_iters):
@@ -305,7 +345,7 @@ def policy_evaluation(
     else:
         V0 = jnp.zeros((S,), P.dtype) if V0 is None else jnp.asarray(V0, P.dtype)
         checks.check_shape(func, "V0", V0, (S,))
-        V, k, res, done = _sweeps(lambda V: jnp.sum(pi * _q(P, r, g, V), -1), V0, tol, max_iters)
+        V, k, res, done = _sweeps(_evaluation_body, P, r, g, pi, V0, tol, max_iters)
     Q = _q(P, r, g, V)
     out = DPResult(V, Q, jnp.argmax(Q, -1).astype(jnp.int32), k, res, done)
     return _validate(func, (P, r, gamma), out)
@@ -348,7 +388,7 @@ def value_iteration(P, r, gamma, *, tol: float = 1e-10, max_iters: int = 10_000,
     P, r, g = _arrays(P, r, gamma)
     V0 = jnp.zeros((S,), P.dtype) if V0 is None else jnp.asarray(V0, P.dtype)
     checks.check_shape(func, "V0", V0, (S,))
-    V, k, res, done = _sweeps(lambda V: jnp.max(_q(P, r, g, V), -1), V0, tol, max_iters)
+    V, k, res, done = _sweeps(_optimality_body, P, r, g, jnp.zeros(r.shape, P.dtype), V0, tol, max_iters)
     Q = _q(P, r, g, V)
     return _validate(func, (P, r, gamma), DPResult(V, Q, jnp.argmax(Q, -1).astype(jnp.int32), k, res, done))
 
@@ -390,25 +430,9 @@ def policy_iteration(P, r, gamma, *, max_iters: int = 100, policy0=None, tol: fl
     pi0 = jnp.zeros((S,), jnp.int32) if policy0 is None else jnp.asarray(policy0, jnp.int32)
     checks.check_shape(func, "policy0", pi0, (S,))
 
-    def evaluate(pi):
-        return _solve(P, r, g, jax.nn.one_hot(pi, A, dtype=P.dtype))
-
-    def cond(c):
-        k, _, _, _, stable = c
-        return (k < max_iters) & ~stable
-
-    def body(c):
-        k, pi, V, res, _ = c
-        Q = _q(P, r, g, V)
-        best = jnp.argmax(Q, -1).astype(jnp.int32)
-        current = jnp.take_along_axis(Q, pi[:, None], -1)[:, 0]
-        better = jnp.max(Q, -1) > current + tol
-        pi_new = jnp.where(better, best, pi)
-        V_new = evaluate(pi_new)
-        return k + 1, pi_new, V_new, res.at[k].set(jnp.max(jnp.abs(V_new - V))), ~jnp.any(better)
-
     res0 = jnp.full((max_iters,), jnp.nan, P.dtype)
-    init = (jnp.zeros((), jnp.int32), pi0, evaluate(pi0), res0, jnp.asarray(False))
-    k, pi, V, res, stable = jax.lax.while_loop(cond, body, init)
+    V0 = _solve(P, r, g, jax.nn.one_hot(pi0, A, dtype=P.dtype))
+    init = (jnp.zeros((), jnp.int32), pi0, V0, res0, jnp.asarray(False), (P, r, g, jnp.asarray(tol, P.dtype)))
+    k, pi, V, res, stable, _ = jax.lax.while_loop(_pi_cond, _pi_body, init)
     out = DPResult(V, _q(P, r, g, V), pi, k, res, stable)
     return _validate(func, (P, r, gamma), out)
