@@ -78,6 +78,7 @@ myst_heading_anchors = 3
 myst_update_mathjax = False
 # Notebooks are never executed here unless no executed copy matches (see mathdl_docs.write_notebooks).
 nb_execution_mode = "off"
+nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")  # those executed here are cached
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True
 nb_merge_streams = True

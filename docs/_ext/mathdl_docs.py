@@ -391,7 +391,7 @@ def write_notebooks(written: set[Path]) -> tuple[dict, dict]:
         if chosen is None:
             missing.append(src.name)
             chosen = nb
-            chosen.metadata["mystnb"] = {"execution_mode": "off" if skip else "force"}
+            chosen.metadata["mystnb"] = {"execution_mode": "off" if skip else "cache"}
         else:
             chosen.metadata["mystnb"] = {"execution_mode": "off"}
         titles[src.stem] = _notebook_title(nb, src.stem)
