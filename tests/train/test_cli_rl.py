@@ -38,14 +38,6 @@ def test_a2c_on_cartpole_prints_return_and_digest_resumes_and_renders_a_png(tmp_
     assert re.search(r"params sha256 ([0-9a-f]{64})", out)[1] == digest
 
 
-def test_dqn_on_the_gridworld(capsys):
-    """DQN runs on the finite gridworld (one-hot observations) and reports its greedy return."""
-    code, out, err = _run(capsys, "train", "--model", "dqn", "--env", "gridworld", "--steps", "5",
-                          "--eval-episodes", "2", "--no-progress")  # fmt: skip
-    assert code == 0, err
-    assert "model dqn on gridworld: 5 steps (completed)" in out and "params sha256" in out
-
-
 @pytest.mark.parametrize(
     "argv,message",
     [
