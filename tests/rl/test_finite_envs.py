@@ -50,7 +50,7 @@ def test_gridworld_structure():
 def test_step_frequencies_match_P():
     env = envs.gridworld()
     s0 = [i for i, c in enumerate(env.coords) if tuple(c) == (2, 1)][0]
-    n = 4000
+    n = 2000
     states, _ = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.key(0), n))
     states = states._replace(s=jnp.full((n,), s0, jnp.int32), last=jnp.full((n,), s0, jnp.int32))
     new, obs, reward, done = jax.jit(jax.vmap(env.step))(states, jnp.full((n,), envs.UP, jnp.int32))
