@@ -229,7 +229,8 @@ def train_feature_classifier(
     X = _flat(jnp.asarray(X))
     y = jnp.asarray(y)
     k_init, k_fit = jax.random.split(key)
-    params = models.init_mlp(k_init, (X.shape[1], *hidden, num_classes), dtype=X.dtype)
+    widths = (X.shape[1], *hidden, num_classes)
+    params = jax.jit(lambda k: models.init_mlp(k, widths, dtype=X.dtype))(k_init)  # one compile, not one per op
 
     def example_loss(theta, example):
         x, label = example

@@ -491,13 +491,20 @@ def _report(model: Model, state, reference, labels, settings: dict) -> None:
     Xtr, ytr, yte = labels
     clf, trained = feature_classifier(settings["data"], Xtr, ytr, int(ytr.max()) + 1)
     n = min(500, reference.shape[0])
-    samples = model.sample(state, k_s, n).reshape(n, -1)
-    ref = reference[:n].reshape(n, -1)
-    fd = float(metrics.classifier_frechet_distance(clf, ref, samples))
-    acc = float(metrics.classifier_accuracy(clf, reference, yte))
     half = n // 2
-    fd_real = float(metrics.classifier_frechet_distance(clf, ref[:half], reference[half : 2 * half].reshape(half, -1)))
-    scores = metrics.sample_class_scores(clf, samples)
+
+    def image_metrics(st, clf, held_out, labels_out):
+        samples = model._sample(st, k_s, n).reshape(n, -1)
+        ref = held_out.reshape(held_out.shape[0], -1)
+        return (
+            metrics.classifier_frechet_distance(clf, ref[:n], samples),
+            metrics.classifier_frechet_distance(clf, ref[:half], ref[half : 2 * half]),
+            metrics.classifier_accuracy(clf, ref, labels_out),
+            metrics.sample_class_scores(clf, samples),
+        )
+
+    fd, fd_real, acc, scores = jax.jit(image_metrics)(state, clf, reference, yte)
+    fd, fd_real, acc = float(fd), float(fd_real), float(acc)
     source = "trained now and cached" if trained else "from the cache"
     print(
         f"classifier Frechet distance {fd:.3f} ({n} samples against held-out images; real against real "
