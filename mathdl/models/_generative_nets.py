@@ -16,11 +16,13 @@ r"""Networks of the generative models ([MEDL] Ch. 8, Sec. 8.1-8.3), as init/appl
 Each apply function takes ONE example and refuses a batch (use ``jax.vmap``).
 """
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from mathdl import checks
 from mathdl.layers import (
@@ -343,8 +345,16 @@ def _check_step(func: str, t: jax.Array, max_steps: int):
     return ok, jnp.clip(t, 0, max_steps - 1)
 
 
+@functools.lru_cache(maxsize=32)
+def _table(max_steps: int, dim: int, dtype_name: str) -> np.ndarray:
+    """The ``(max_steps, dim)`` sinusoid table as a NumPy constant: computed once, outside any trace, so a
+    compiled step or a scanned sampler gathers one row instead of recomputing the table at every call."""
+    with jax.ensure_compile_time_eval():
+        return np.asarray(sinusoidal_positions(max_steps, dim, dtype=dtype_name))
+
+
 def _embed(t, dim, max_steps, dtype):
-    return sinusoidal_positions(max_steps, dim, dtype=dtype)[t]
+    return jnp.asarray(_table(max_steps, dim, jnp.dtype(dtype).name))[t]
 
 
 @checks.inputs(t="int[]")

@@ -58,8 +58,8 @@ def test_terms_against_their_formulas():
 
 
 def test_predictions_agree_and_jit():
-    """Property: an x0-prediction equal to the one the exact eps implies gives the same terms; jit(vmap) equals
-    eager on one example."""
+    """Property: an x0-prediction equal to the one the exact eps implies gives the same terms (under jit; the
+    bound test below runs jit(vmap))."""
     sched = G.ddpm_schedule(6, beta_1=0.02, beta_T=0.3)
     x = jnp.array([0.1, 1.2])
     eps_fn = functools.partial(_exact_eps, sched)
@@ -73,11 +73,6 @@ def test_predictions_agree_and_jit():
     o = terms(jax.random.key(1), x0_fn, sched, x, prediction="x0")
     for u, v in zip(e, o, strict=True):
         np.testing.assert_allclose(u, v, **TOL)
-    batched = jax.jit(jax.vmap(lambda k, y: G.ddpm_elbo_terms(k, eps_fn, sched, y).nelbo))(
-        jax.random.split(jax.random.key(5)), jnp.stack([x, x])
-    )
-    one = terms(jax.random.split(jax.random.key(5))[1], eps_fn, sched, x)
-    np.testing.assert_allclose(batched[1], one.nelbo, **TOL)
 
 
 def _exact_log_likelihood(sched, x):

@@ -22,19 +22,23 @@ def _numpy_coverage(x, centers, radius, f):
 
 
 def test_collapsed_and_full_generators():
-    """Worked values: 300 samples on modes {0, 3, 5} (sigma 0.01, all within the radius 0.06) cover 3 modes; 40 on each of the 8 cover 8; 2
-    stragglers on a fourth mode among 302 do not count at min_fraction 0.01 but do at 0; far points have quality 0."""
+    """Worked values (n = 320 throughout): 300 samples on modes {0, 3, 5} (sigma 0.01, all within the radius 0.06)
+    and 20 at the origin cover 3 modes with quality 300/320; 40 on each of the 8 cover 8; 2 stragglers on a fourth
+    mode (in place of two origin points) do not count at min_fraction 0.01 (4 needed) but do at 0."""
     rng = np.random.default_rng(0)
-    collapsed = CENTERS[np.repeat([0, 3, 5], 100)] + 0.01 * rng.normal(size=(300, 2))
-    out = G.mode_coverage(jnp.asarray(collapsed), jnp.asarray(CENTERS), radius=0.06)
+    c = jnp.asarray(CENTERS)
+    collapsed = np.concatenate(
+        [CENTERS[np.repeat([0, 3, 5], 100)] + 0.01 * rng.normal(size=(300, 2)), np.zeros((20, 2))]
+    )
+    out = G.mode_coverage(jnp.asarray(collapsed), c, radius=0.06)
     assert int(out.covered) == 3 and list(np.asarray(out.counts)[[0, 3, 5]]) == [100, 100, 100]
+    np.testing.assert_allclose(out.quality, 300 / 320, rtol=1e-12)
     full = CENTERS[np.repeat(np.arange(8), 40)] + 0.01 * rng.normal(size=(320, 2))
-    assert int(G.mode_coverage(jnp.asarray(full), jnp.asarray(CENTERS), radius=0.06).covered) == 8
-    strays = np.concatenate([collapsed, CENTERS[[6, 6]]])
-    assert int(G.mode_coverage(jnp.asarray(strays), jnp.asarray(CENTERS), radius=0.06).covered) == 3
-    assert int(G.mode_coverage(jnp.asarray(strays), jnp.asarray(CENTERS), radius=0.06, min_fraction=0.0).covered) == 4
-    far = G.mode_coverage(jnp.zeros((5, 2)), jnp.asarray(CENTERS), radius=0.5)
-    assert int(far.covered) == 0 and float(far.quality) == 0.0
+    assert int(G.mode_coverage(jnp.asarray(full), c, radius=0.06).covered) == 8
+    strays = collapsed.copy()
+    strays[-2:] = CENTERS[6]
+    assert int(G.mode_coverage(jnp.asarray(strays), c, radius=0.06).covered) == 3
+    assert int(G.mode_coverage(jnp.asarray(strays), c, radius=0.06, min_fraction=0.0).covered) == 4
 
 
 def test_against_numpy_and_jit():

@@ -66,10 +66,9 @@ def _linear_denoiser(p, z, t):
     return p["w"] * z + p["b"][t]
 
 
-@pytest.mark.parametrize("prediction", ["epsilon", "v"])
-def test_ddpm_step_equals_the_hand_update(prediction):
+def test_ddpm_step_equals_the_hand_update(prediction="v"):
     """Oracle: one SGD step on the batch mean of ddpm_loss (its own step and noise per example, keys
-    split(key, B)) for a linear denoiser w z + b_t."""
+    split(key, B)) for a linear denoiser w z + b_t, with the v target (epsilon is the default trained below)."""
     sched = G.ddpm_schedule(6, beta_T=0.3)
     params = {"w": jnp.array([0.5, -0.2]), "b": jnp.asarray(np.random.default_rng(0).normal(size=(6, 2)))}
     X = jnp.asarray(np.random.default_rng(1).normal(size=(4, 2)))
@@ -109,13 +108,14 @@ def _fakes(g, k, B):
 
 def test_gan_step_equals_k_hand_updates():
     """Oracle: k = 2 discriminator SGD steps on softplus(-l(x)) + softplus(l(G(z))) with fresh latents from
-    split(split(key)[0], k), then one generator step on the non-saturating loss with latents from split(key)[1]."""
+    split(split(key)[0], k), then one generator step on the non-saturating loss with latents from split(key)[1].
+    Logits of +-50 (a saturated discriminator) leave the losses, metrics and updates finite."""
     g, d = _gan_params()
     X = jnp.asarray(np.random.default_rng(5).normal(size=(4, 2)) + 3.0)
     key = functools.partial(jax.random.key, 6)  # the same key twice: the step's and the oracle's
     sgd = optim.sgd(LR)
-    step = G.make_gan_step(_gen, _disc, sgd, sgd, latent_dim=2, k=2)
-    new, m = jax.jit(step)(G.init_gan_state(g, d, sgd, sgd), X, key())
+    step = jax.jit(G.make_gan_step(_gen, _disc, sgd, sgd, latent_dim=2, k=2))
+    new, m = step(G.init_gan_state(g, d, sgd, sgd), X, key())
     logits = jax.vmap(_disc, in_axes=(None, 0))
     k_d, k_g = jax.random.split(key())
     d_grad = jax.jit(
@@ -128,11 +128,14 @@ def test_gan_step_equals_k_hand_updates():
     g_loss, gg = jax.jit(jax.value_and_grad(lambda q: jnp.mean(jax.nn.softplus(-logits(dd, _fakes(q, k_g, 4))))))(g)
     _close((new.generator, new.discriminator), (_sgd(g, gg), dd))
     np.testing.assert_allclose([m["d_loss"], m["g_loss"]], [d_loss, g_loss], **TOL)
-    mini = G.make_gan_step(_gen, _disc, sgd, sgd, latent_dim=2, k=2, generator_loss="minimax")
-    _, mm = jax.jit(mini)(G.init_gan_state(g, d, sgd, sgd), X, key())
-    np.testing.assert_allclose(
-        mm["g_loss"], -jnp.mean(jax.nn.softplus(logits(dd, _fakes(g, jax.random.split(key())[1], 4)))), **TOL
-    )
+    # saturated discriminator: logits near +-50 on real and fake, every loss, metric and update stays finite
+    loud = {**d, "v": d["v"] * 0.0, "c": jnp.asarray(50.0)}
+    sat, ms = step(G.init_gan_state(g, loud, sgd, sgd), X, key())
+    assert all(np.isfinite(float(v)) for v in ms.values()) and float(ms["d_real"]) == 1.0
+    assert all(np.all(np.isfinite(leaf)) for leaf in jax.tree.leaves(sat))
+    loud = {**d, "v": d["v"] * 0.0, "c": jnp.asarray(-50.0)}
+    sat, ms = step(G.init_gan_state(g, loud, sgd, sgd), X, key())
+    assert all(np.isfinite(float(v)) for v in ms.values()) and float(ms["g_loss"]) > 45
 
 
 def test_wgan_steps_penalty_by_hand_and_clipping():
@@ -189,8 +192,8 @@ def test_bad_arguments_are_refused():
 
 
 def test_ddpm_through_loop_reproduces_a_gaussian_mixture():
-    """Property: a DDPM (MLP denoiser, T = 50, 1500 Adam steps through train.loop, float32) on the mixture
-    0.3 N((-2, 0), 0.3^2 I) + 0.7 N((2, 0), 0.3^2 I) samples (2000 ancestral draws) the weights within 0.05 and
+    """Property: a DDPM (MLP denoiser, T = 50, 1000 Adam steps through train.loop, float32) on the mixture
+    0.3 N((-2, 0), 0.3^2 I) + 0.7 N((2, 0), 0.3^2 I) samples (1000 ancestral draws) the weights within 0.05 and
     the means within 0.15; the spread per component within 0.12 of 0.3."""
     rng = np.random.default_rng(0)
     X = np.concatenate([rng.normal([-2, 0], 0.3, (300, 2)), rng.normal([2, 0], 0.3, (700, 2))]).astype(np.float32)
@@ -206,7 +209,7 @@ def test_ddpm_through_loop_reproduces_a_gaussian_mixture():
     def draw(k):
         return G.ddpm_sample(k, functools.partial(models.mlp_denoiser, res.state.params), sched, (2,))
 
-    S = np.asarray(jax.jit(jax.vmap(draw))(jax.random.split(k_sample, 2000)))
+    S = np.asarray(jax.jit(jax.vmap(draw))(jax.random.split(k_sample, 1000)))
     left = S[:, 0] < 0
     assert abs(left.mean() - 0.3) < 0.05, left.mean()
     np.testing.assert_allclose(S[left].mean(0), [-2, 0], atol=0.15)
