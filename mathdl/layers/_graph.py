@@ -73,28 +73,33 @@ _GRAPH = {
 
 
 def _masks(n, senders, receivers, node_mask, edge_mask):
-    """The effective node and edge masks: an edge is real iff it is and both its ends are."""
-    nm = jnp.ones((n,), bool) if node_mask is None else node_mask
-    em = jnp.ones(senders.shape, bool) if edge_mask is None else edge_mask
-    if n > 0 and senders.shape[0] > 0:
-        em = em & nm[jnp.clip(senders, 0, n - 1)] & nm[jnp.clip(receivers, 0, n - 1)]
+    """The effective node and edge masks: an edge is real iff it is and both its ends are.
+
+    ``None`` stands for all-``True`` (no padding), so the kernels skip the masking work entirely.
+    """
+    nm, em = node_mask, edge_mask
+    if nm is not None and n > 0 and senders.shape[0] > 0:
+        ends = nm[jnp.clip(senders, 0, n - 1)] & nm[jnp.clip(receivers, 0, n - 1)]
+        em = ends if em is None else em & ends
     return nm, em
 
 
 def _ensure_edges(func, out, n, senders, receivers, edge_mask):
-    """Value check: every real edge's ends lie in ``[0, n)``; NaN under jit otherwise."""
-    em = jnp.ones(senders.shape, bool) if edge_mask is None else edge_mask
+    """Value check: every real edge's ends lie in ``[0, n)``; NaN under jit otherwise.
+
+    :func:`mathdl.checks.ensure` poisons a scalar that is added to every output, so a traced check
+    costs one fused add (and nothing in the backward pass) rather than a select over each output.
+    """
+    bad = jnp.zeros((), jax.tree.leaves(out)[0].dtype)
     for name, idx in (("senders", senders), ("receivers", receivers)):
-        ok = ~em | ((idx >= 0) & (idx < n))
-        out = checks.ensure(
-            ok,
-            out,
-            func,
-            name,
-            f"node indices in [0, {n}) (the graph has {n} nodes)",
-            checks.first_bad(idx, ok, traced="an index outside it"),
-        )
-    return out
+        ok = (idx >= 0) & (idx < n)
+        ok = ok if edge_mask is None else ~edge_mask | ok
+        expected = f"node indices in [0, {n}) (the graph has {n} nodes)"
+        got = checks.first_bad(idx, ok, traced="an index outside it")
+        bad = checks.ensure(ok, bad, func, name, expected, got)
+    if not isinstance(bad, jax.core.Tracer):
+        return out  # checked eagerly (or the indices are constants): nothing to poison
+    return jax.tree.map(lambda leaf: leaf + bad, out)
 
 
 def _aggregate(m, receivers, n, em, how):
@@ -102,17 +107,22 @@ def _aggregate(m, receivers, n, em, how):
     zero = jnp.zeros((), m.dtype)
     if how == "max":
         low = jnp.asarray(-jnp.inf, m.dtype)
-        top = jax.ops.segment_max(jnp.where(em[:, None], m, low), receivers, num_segments=n)
+        top = jax.ops.segment_max(m if em is None else jnp.where(em[:, None], m, low), receivers, num_segments=n)
         return jnp.where(jnp.isfinite(top), top, zero)
-    total = jax.ops.segment_sum(jnp.where(em[:, None], m, zero), receivers, num_segments=n)
+    total = jax.ops.segment_sum(m if em is None else jnp.where(em[:, None], m, zero), receivers, num_segments=n)
     if how == "sum":
         return total
-    count = jax.ops.segment_sum(em.astype(m.dtype), receivers, num_segments=n)
+    ones = jnp.ones(receivers.shape, m.dtype) if em is None else em.astype(m.dtype)
+    count = jax.ops.segment_sum(ones, receivers, num_segments=n)
     return total / jnp.where(count > 0, count, jnp.ones((), m.dtype))[:, None]
 
 
 def _segment_softmax(scores, segment_ids, num_segments, mask):
     """Softmax of ``scores`` (E, ...) within each segment; masked entries 0; an empty segment has none."""
+    if mask is None:  # every segment that is indexed has an entry: no guard needed
+        top = lax.stop_gradient(jax.ops.segment_max(scores, segment_ids, num_segments=num_segments))
+        e = jnp.exp(scores - top[segment_ids])
+        return e / jax.ops.segment_sum(e, segment_ids, num_segments=num_segments)[segment_ids]
     low = jnp.asarray(jnp.finfo(scores.dtype).min, scores.dtype)
     m = mask.reshape(mask.shape + (1,) * (scores.ndim - 1))
     s = jnp.where(m, scores, low)
@@ -126,14 +136,20 @@ def _segment_softmax(scores, segment_ids, num_segments, mask):
 
 def _gcn_weights(n, senders, receivers, nm, em, dtype, self_loops=True):
     """Edge weights $1/\\sqrt{\\tilde d_u \\tilde d_v}$ and self weights $1/\\tilde d_v$ (0 where masked)."""
-    one = jnp.ones((), dtype)
-    deg = jax.ops.segment_sum(em.astype(dtype), receivers, num_segments=n)
+    one, zero = jnp.ones((), dtype), jnp.zeros((), dtype)
+    ones = jnp.ones(receivers.shape, dtype) if em is None else em.astype(dtype)
+    deg = jax.ops.segment_sum(ones, receivers, num_segments=n)
     if self_loops:
-        deg = deg + nm.astype(dtype)
-    inv = jnp.where(deg > 0, lax.rsqrt(jnp.where(deg > 0, deg, one)), jnp.zeros((), dtype))
-    w = jnp.where(em, inv[senders] * inv[receivers], jnp.zeros((), dtype))
-    w_self = jnp.where(nm, inv * inv, jnp.zeros((), dtype)) if self_loops else jnp.zeros((n,), dtype)
-    return w, w_self
+        deg = deg + (one if nm is None else nm.astype(dtype))
+    if self_loops and nm is None:
+        inv = lax.rsqrt(deg)  # deg >= 1
+    else:
+        inv = jnp.where(deg > 0, lax.rsqrt(jnp.where(deg > 0, deg, one)), zero)
+    w = inv[senders] * inv[receivers]
+    w = w if em is None else jnp.where(em, w, zero)
+    if not self_loops:
+        return w, jnp.zeros((n,), dtype)
+    return w, (inv * inv if nm is None else jnp.where(nm, inv * inv, zero))
 
 
 def _gcn_propagate(h, senders, receivers, nm, em, self_loops=True):
@@ -144,7 +160,7 @@ def _gcn_propagate(h, senders, receivers, nm, em, self_loops=True):
 
 
 def _rows(nm, out):
-    return jnp.where(nm[:, None], out, jnp.zeros((), out.dtype))
+    return out if nm is None else jnp.where(nm[:, None], out, jnp.zeros((), out.dtype))
 
 
 # ------------------------------------------------------------------ message passing
@@ -186,9 +202,9 @@ def aggregate(messages, receivers, n_node: int, *, how: str = "sum", edge_mask=N
     """
     func = checks.public_name(aggregate)
     how = _how(func, how)
-    em = jnp.ones(receivers.shape, bool) if edge_mask is None else edge_mask
-    out = _aggregate(messages, receivers, n_node, em, how)
-    ok = ~em | ((receivers >= 0) & (receivers < n_node))
+    out = _aggregate(messages, receivers, n_node, edge_mask, how)
+    ok = (receivers >= 0) & (receivers < n_node)
+    ok = ok if edge_mask is None else ~edge_mask | ok
     got = checks.first_bad(receivers, ok, traced="an index outside it")
     return checks.ensure(ok, out, func, "receivers", f"node indices in [0, {n_node}) (n_node = {n_node})", got)
 
@@ -277,8 +293,7 @@ def gcn_normalise(senders, receivers, n_node: int, *, node_mask=None, edge_mask=
       convolutional networks", eq. (2).
     """
     func = checks.public_name(gcn_normalise)
-    nm = jnp.ones((n_node,), bool) if node_mask is None else node_mask
-    nm, em = _masks(n_node, senders, receivers, nm, edge_mask)
+    nm, em = _masks(n_node, senders, receivers, node_mask, edge_mask)
     w, w_self = _gcn_weights(n_node, senders, receivers, nm, em, jnp.zeros(()).dtype, self_loops)
     return _ensure_edges(func, (w, w_self), n_node, senders, receivers, edge_mask)
 
@@ -512,7 +527,8 @@ def segment_softmax(scores, segment_ids, num_segments: int, *, mask=None) -> jax
     References:
       [MEDL] Ch. 7, Sec. 7.4 (the softmax over keys) and Ch. 8, Sec. 8.5; Veličković et al. 2018, eq. (3).
     """
-    mask = jnp.ones(segment_ids.shape, bool) if mask is None else mask
+    if mask is None:  # an id outside [0, num_segments) must not see another segment's maximum
+        mask = jnp.ones(segment_ids.shape, bool)
     return _segment_softmax(scores, segment_ids, num_segments, mask)
 
 
@@ -570,8 +586,14 @@ def _gat(params, h, senders, receivers, nm, em, concat=True, negative_slope=0.2)
     loops = jnp.arange(n, dtype=senders.dtype)
     s = jnp.concatenate([senders, loops])
     r = jnp.concatenate([receivers, loops])
-    mask = jnp.concatenate([em, nm])
-    z = jnp.einsum("kcd,nd->nkc", params.W, h)  # (n, K, C)
+    if em is None and nm is None:
+        mask = None
+    else:
+        mask = jnp.concatenate(
+            [jnp.ones(senders.shape, bool) if em is None else em, jnp.ones((n,), bool) if nm is None else nm]
+        )
+    K, C, d = params.W.shape
+    z = (h @ params.W.reshape(K * C, d).T).reshape(n, K, C)
     src = jnp.sum(z * params.a_src[None], axis=-1)  # (n, K)
     dst = jnp.sum(z * params.a_dst[None], axis=-1)
     e = jax.nn.leaky_relu(src[s] + dst[r], negative_slope)  # (E + n, K)
@@ -679,8 +701,7 @@ def readout(h, *, how: str = "sum", node_mask=None) -> jax.Array:
     """
     how = _how(checks.public_name(readout), how)
     n = h.shape[0]
-    nm = jnp.ones((n,), bool) if node_mask is None else node_mask
-    return _readout(h, jnp.zeros((n,), jnp.int32), 1, nm, how)[0]
+    return _readout(h, jnp.zeros((n,), jnp.int32), 1, node_mask, how)[0]
 
 
 @checks.inputs(h=one_example("float[n d]"), graph_index="int[n]", n_graph=positive_int, node_mask="bool[n]?")
