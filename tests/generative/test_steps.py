@@ -37,7 +37,8 @@ def _fill(init, seed):
 
 def test_vae_step_equals_the_hand_update():
     """Oracle: one SGD step on the batch mean of vae_loss with keys jax.random.split(key, B); beta enters the loss
-    and the metrics are the batch means. A conv VAE step on 4x4 images keeps the state's structure and dtypes."""
+    and the metrics are the batch means; the new state has the old one's structure (the conv VAE's loss is tested
+    in test_vae_conv.py, its step in the bench suite)."""
     params = _fill(lambda k: G.init_vae(k, 3, 2, (4,)), 0)
     X = jnp.asarray(np.random.default_rng(1).uniform(size=(5, 3)))
     key = functools.partial(jax.random.key, 2)  # the same key twice: the step's and the oracle's
@@ -54,12 +55,7 @@ def test_vae_step_equals_the_hand_update():
     _close(new.params, _sgd(params, g))
     np.testing.assert_allclose(m["loss"], loss, **TOL)
     np.testing.assert_allclose(m["kl"], jnp.mean(out.kl), **TOL)
-    conv = _fill(lambda k: G.init_conv_vae(k, (4, 4, 1), 2, widths=(2,)), 3)
-    opt = optim.adam(1e-2)
-    state = G.init_vae_state(conv, opt)
-    after, mc = jax.jit(G.make_vae_step(opt))(state, jnp.ones((2, 4, 4, 1)), key())
-    assert jax.tree.structure(after) == jax.tree.structure(state) and np.isfinite(mc["loss"])
-    assert all(a.dtype == b.dtype for a, b in zip(jax.tree.leaves(after), jax.tree.leaves(state), strict=True))
+    assert jax.tree.structure(new) == jax.tree.structure(G.init_vae_state(params, optim.sgd(LR)))
 
 
 def _linear_denoiser(p, z, t):
