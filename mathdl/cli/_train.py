@@ -62,12 +62,15 @@ def _is_image_model(name: str) -> bool:
 
 def configure(parser) -> None:
     """Add the ``mathdl train`` arguments to ``parser``."""
-    from mathdl.data import DATASETS
+    from mathdl.data import DATASETS, TOYS2D
 
-    data_sets = ", ".join([*DATASETS, *FILE_DATA, *TEXT_DATA])
+    data_sets = ", ".join([*DATASETS, *FILE_DATA, *TEXT_DATA, *TOYS2D])
     parser.add_argument("--model", default="mlp", help=f"one of {', '.join(MODELS)} (default: mlp)")
     parser.add_argument(
-        "--data", default=None, help=f"one of {data_sets} (default: digits; stdlib-text for the language models)"
+        "--data",
+        default=None,
+        help=f"one of {data_sets} (default: digits; stdlib-text for the language models, moons for the "
+        "generative models; RL agents take --env instead)",
     )
     parser.add_argument(
         "--data-dir", default=None, help="folder of the mnist, fashion_mnist or cifar10 files (default: $MATHDL_DATA)"
