@@ -18,6 +18,12 @@ and the 32x32x3 CIFAR-10. The character-level language models (``rnn-lm``, ``lst
 a ``--text-file``, and report the held-out perplexity per character; ``mathdl generate`` samples
 from their checkpoints.
 
+Two families train by steps through :func:`mathdl.train.loop` (``--steps``) and have their own flags
+(``mathdl/cli/_trainers``): the generative models ``vae``, ``ddpm``, ``gan`` and ``wgan-gp`` on the
+2-D toys (``moons``, ``ring8``, ...), ``digits`` or ``mnist_sample`` (``mathdl sample`` draws from
+their checkpoints), and the RL agents ``dqn``, ``reinforce`` and ``a2c`` on ``--env cartpole``,
+``mountain_car``, ``acrobot`` or ``gridworld``.
+
 The model is trained with :func:`mathdl.train.fit` and the final train and test metrics are
 printed with the SHA-256 digest of the final parameters (:func:`mathdl.train.tree_digest`). With
 ``--checkpoint-dir`` the same command, run again after an interruption, resumes from the last
