@@ -189,3 +189,15 @@ def test_bad_learner_inputs_are_refused():
         rl.td_lambda(key, env, jnp.zeros((2,), jnp.int32), num_steps=5, lambda_=1.2)
     with pytest.raises(ValueError, match=r"argument `traces`"):
         rl.td_lambda(key, env, jnp.zeros((2,), jnp.int32), num_steps=5, traces="dutch")
+
+
+def test_vmap_over_seeds_equals_one_seed_at_a_time():
+    env = envs.two_state_mdp()
+    keys = jax.random.split(jax.random.key(9), 2)
+    f = jax.jit(lambda k: rl.q_learning(k, env, num_steps=40, alpha=0.3, epsilon=0.3))
+    batched = jax.jit(jax.vmap(f))(jax.random.clone(keys))
+    for i in range(2):
+        one = f(keys[i])
+        np.testing.assert_allclose(batched.values[i], one.values, **tol(np.float64))
+        np.testing.assert_array_equal(batched.rewards[i], one.rewards)
+    assert not np.array_equal(batched.rewards[0], batched.rewards[1])
