@@ -75,6 +75,7 @@ nitpick_ignore_regex = [(r"py:.*", r"(?!mathdl\b).*")]
 # -- MyST and notebooks -----------------------------------------------------------------------------
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
+myst_dmath_double_inline = True  # `$$...$$` inside a paragraph is display maths, as Jupyter renders it
 myst_update_mathjax = False
 # Notebooks are never executed here unless no executed copy matches (see mathdl_docs.write_notebooks).
 nb_execution_mode = "off"

@@ -8,7 +8,7 @@ library only, no network, no driver). For each HTML page it checks that
 - the page loads (``Page.loadEventFired``) with no failed request for a local file (a missing
   stylesheet, script, image or font) and no uncaught JavaScript exception;
 - every maths element was typeset by MathJax (the local copy: no request leaves the machine) with
-  no TeX error;
+  no TeX error, and no TeX is left as text (a ``$`` followed by a command such as ``\\theta``);
 - every image has decoded (``naturalWidth > 0``), and each notebook page that has image outputs in
   its executed notebook shows at least that many.
 
@@ -42,12 +42,21 @@ PROBE = r"""
     if ([...document.images].every(im => im.complete)) break;
     await wait(100);
   }
+  // TeX that reached the page as text: a dollar sign followed by a TeX command outside code and maths
+  const raw = [];
+  for (const el of document.querySelectorAll('article p, article li, article td, article dd')) {
+    const copy = el.cloneNode(true);
+    copy.querySelectorAll('code, pre, .math, .MathJax, .MathJax_CHTML, .MathJax_Preview, script').forEach(n => n.remove());
+    const m = copy.textContent.match(/\$[^$]{0,80}?\\[A-Za-z]+/);
+    if (m) raw.push(m[0].slice(0, 60));
+  }
   const images = [...document.images];
   return JSON.stringify({
     maths: maths.length, typeset, errors, mathjax,
     images: images.length,
     broken: images.filter(im => !(im.complete && im.naturalWidth > 0)).map(im => im.getAttribute('src')),
     outputImages: document.querySelectorAll('.cell_output img').length,
+    rawTex: raw,
     title: document.title,
   });
 })()
@@ -203,6 +212,8 @@ def check(site: Path, executable: str, timeout: float, only: str | None = None) 
                     problems.append(f"{info['maths'] - info['typeset']} of {info['maths']} maths elements not typeset")
                 if info["errors"]:
                     problems.append(f"{info['errors']} maths elements with a TeX error")
+                if info["rawTex"]:
+                    problems.append(f"TeX shown as text ({len(info['rawTex'])}): {info['rawTex'][:2]}")
                 if info["broken"]:
                     problems.append(f"images not shown: {info['broken'][:5]}")
                 want = expected_output_images(page, site)
