@@ -46,7 +46,8 @@ PROBE = r"""
   const raw = [];
   for (const el of document.querySelectorAll('article p, article li, article td, article dd')) {
     const copy = el.cloneNode(true);
-    copy.querySelectorAll('code, pre, .math, .MathJax, .MathJax_CHTML, .MathJax_Preview, script').forEach(n => n.remove());
+    const skip = 'code, pre, .math, .MathJax, .MathJax_CHTML, .MathJax_Preview, script';
+    copy.querySelectorAll(skip).forEach(n => n.remove());
     const m = copy.textContent.match(/\$[^$]{0,80}?\\[A-Za-z]+/);
     if (m) raw.push(m[0].slice(0, 60));
   }
