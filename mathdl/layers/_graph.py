@@ -87,18 +87,22 @@ def _masks(n, senders, receivers, node_mask, edge_mask):
 def _ensure_edges(func, out, n, senders, receivers, edge_mask):
     """Value check: every real edge's ends lie in ``[0, n)``; NaN under jit otherwise.
 
-    :func:`mathdl.checks.ensure` poisons a scalar that is added to every output, so a traced check
-    costs one fused add (and nothing in the backward pass) rather than a select over each output.
+    Eagerly each index array is checked on its own, so the message names the argument, the index
+    and the node count. Traced, one :func:`mathdl.checks.ensure` covers both arrays and poisons a
+    scalar that is added to every output: a single fused reduction and add per layer (and nothing
+    in the backward pass), rather than a select over each output.
     """
-    bad = jnp.zeros((), jax.tree.leaves(out)[0].dtype)
-    for name, idx in (("senders", senders), ("receivers", receivers)):
+    expected = f"node indices in [0, {n}) (the graph has {n} nodes)"
+    oks = []
+    for idx in (senders, receivers):
         ok = (idx >= 0) & (idx < n)
-        ok = ok if edge_mask is None else ~edge_mask | ok
-        expected = f"node indices in [0, {n}) (the graph has {n} nodes)"
-        got = checks.first_bad(idx, ok, traced="an index outside it")
-        bad = checks.ensure(ok, bad, func, name, expected, got)
-    if not isinstance(bad, jax.core.Tracer):
-        return out  # checked eagerly (or the indices are constants): nothing to poison
+        oks.append(ok if edge_mask is None else ~edge_mask | ok)
+    if not any(isinstance(v, jax.core.Tracer) for v in oks):
+        for name, idx, ok in zip(("senders", "receivers"), (senders, receivers), oks, strict=True):
+            checks.ensure(ok, None, func, name, expected, checks.first_bad(idx, ok))
+        return out
+    zero = jnp.zeros((), jax.tree.leaves(out)[0].dtype)
+    bad = checks.ensure(oks[0] & oks[1], zero, func, "senders", expected, "an index outside it (or in `receivers`)")
     return jax.tree.map(lambda leaf: leaf + bad, out)
 
 
