@@ -35,25 +35,7 @@ exclude_patterns = ["_build", "_templates", "tools", "_ext", "**/.ipynb_checkpoi
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 suppress_warnings = []
 # Public names the build lets pass without documentation, each with its reason (empty is the goal).
-mathdl_undocumented_ok = {
-    "mathdl.layers.AGGREGATIONS": "in mathdl/layers/_graph.py, another helper's module this round; "
-    "a `#:` comment is requested in /work/notes/requests-S.md",
-    **{
-        f"mathdl.rl.envs.{name}": "in mathdl/rl/envs, another helper's package this round; `#:` comments requested"
-        for name in (
-            "DOWN",
-            "LEFT",
-            "RIGHT",
-            "UP",
-            "GRIDWORLD_4X3",
-            "LAKE_4X4",
-            "LAKE_8X8",
-            "acrobot",
-            "cartpole",
-            "mountain_car",
-        )
-    },
-}
+mathdl_undocumented_ok: dict[str, str] = {}
 
 # -- autodoc: one page per package, over its __all__ (generated/api/) -----------------------------
 autodoc_member_order = "bysource"

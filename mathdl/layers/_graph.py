@@ -59,6 +59,7 @@ __all__ = [
     "segment_softmax",
 ]
 
+#: The values of the ``aggregation`` argument of the message-passing layers ([MEDL] Ch. 8, Sec. 8.5).
 AGGREGATIONS = ("sum", "mean", "max")
 
 _GRAPH = {

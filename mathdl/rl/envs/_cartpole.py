@@ -117,6 +117,8 @@ def cartpole_step(state: CartPoleState, action) -> tuple[CartPoleState, jax.Arra
     return CartPoleState(new, t), new, jnp.ones((), dt), done
 
 
+#: CartPole as an :class:`~mathdl.rl.envs.Environment`: gymnasium's ``CartPole-v1`` dynamics,
+#: termination and 500-step limit (Barto et al. 1983).
 cartpole = Environment(
     name="cartpole",
     reset=cartpole_reset,

@@ -83,6 +83,8 @@ def mountain_car_step(state: ClassicState, action):
     return ClassicState(s, t), s, -jnp.ones((), dt), _mc_terminal(s) | (t >= MC_MAX_STEPS)
 
 
+#: MountainCar as an :class:`~mathdl.rl.envs.Environment`:
+#: gymnasium's ``MountainCar-v0`` dynamics and 200-step limit (Moore 1990).
 mountain_car = Environment(
     name="mountain_car",
     reset=mountain_car_reset,
@@ -188,6 +190,8 @@ def acrobot_step(state: ClassicState, action):
     return ClassicState(s, t), _ac_obs(s), reward, term | (t >= AC_MAX_STEPS)
 
 
+#: Acrobot as an :class:`~mathdl.rl.envs.Environment`:
+#: gymnasium's ``Acrobot-v1`` dynamics (RK4) and 500-step limit (Sutton 1996).
 acrobot = Environment(
     name="acrobot",
     reset=acrobot_reset,

@@ -46,11 +46,22 @@ __all__ = [
     "LAKE_8X8",
 ]
 
-LEFT, DOWN, RIGHT, UP = 0, 1, 2, 3
+#: Action "move left" of the grid environments (gymnasium's FrozenLake numbering: 0 left, 1 down, 2 right, 3 up).
+LEFT = 0
+#: Action "move down" of the grid environments.
+DOWN = 1
+#: Action "move right" of the grid environments.
+RIGHT = 2
+#: Action "move up" of the grid environments.
+UP = 3
 _MOVES = {LEFT: (0, -1), DOWN: (1, 0), RIGHT: (0, 1), UP: (-1, 0)}
 
+#: The 4x3 world of Russell & Norvig (Sec. 17.1), top row first: ``S`` start, ``G`` goal (+1),
+#: ``X`` pit (-1), ``#`` wall.
 GRIDWORLD_4X3 = ("...G", ".#.X", "S...")
+#: Gymnasium's 4x4 FrozenLake map: ``S`` start, ``F`` frozen, ``H`` hole, ``G`` goal.
 LAKE_4X4 = ("SFFF", "FHFH", "FFFH", "HFFG")
+#: Gymnasium's 8x8 FrozenLake map (same letters as :data:`LAKE_4X4`).
 LAKE_8X8 = ("SFFFFFFF", "FFFFFFFF", "FFFHFFFF", "FFFFFHFF", "FFFHFFFF", "FHHFFFHF", "FHFFHFHF", "FFFHFFFG")
 
 
