@@ -40,7 +40,7 @@ import sys
 import time
 
 from mathdl.cli._generate import LM_MODELS, TEXT_DATA, is_language_model, prepare_language_model
-from mathdl.cli._trainers import FAMILIES, family_of
+from mathdl.cli._trainers import FAMILIES, exit_status, family_of
 
 MODELS = {
     "mlp": "fully connected network, ReLU hidden layers, linear output ([MEDL] Sec. 5.1)",
@@ -314,11 +314,7 @@ def _run(args) -> int:
             job["report"](tr, te)
         print(f"params sha256 {train.tree_digest(result.params)}")
         print(f"wall time {time.perf_counter() - t0:.2f} s")
-    if result.stop_reason in ("SIGTERM", "SIGINT"):
-        where = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
-        print(f"mathdl train: stopped by {result.stop_reason}{where}; run the same command to resume.", file=sys.stderr)
-        return 128 + int(getattr(signal, result.stop_reason))
-    return 0
+    return exit_status("train", result)
 
 
 def _train_and_test_metrics(metric_fn, result, train_data, test_data):

@@ -19,6 +19,22 @@ from mathdl.cli._trainers import generative, rl
 FAMILIES = (generative, rl)
 
 
+def exit_status(command: str, result) -> int:
+    """The exit status of a finished training run, saying on stderr how to resume one stopped by a signal.
+
+    ``result`` is a :class:`mathdl.train.LoopResult` or :class:`mathdl.train.FitResult`: 0 when it
+    completed (or stopped early), else 128 + the signal number after one line naming the checkpoint.
+    """
+    import signal
+    import sys
+
+    if result.stop_reason not in ("SIGTERM", "SIGINT"):
+        return 0
+    where = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
+    print(f"mathdl {command}: stopped by {result.stop_reason}{where}; run the same command to resume.", file=sys.stderr)
+    return 128 + int(getattr(signal, result.stop_reason))
+
+
 def family_of(model: str):
     """The family module that owns ``model``, or ``None`` for the supervised models of ``mathdl train``."""
     for family in FAMILIES:

@@ -449,13 +449,9 @@ def run(args) -> int:
         )
     print(f"params sha256 {train.tree_digest(model.params(st))}")
     print(f"wall time {time.perf_counter() - t0:.2f} s")
-    if result.stop_reason in ("SIGTERM", "SIGINT"):
-        import signal
+    from mathdl.cli._trainers import exit_status  # here: the package imports this module
 
-        where = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
-        print(f"mathdl train: stopped by {result.stop_reason}{where}; run the same command to resume.", file=sys.stderr)
-        return 128 + int(getattr(signal, result.stop_reason))
-    return 0
+    return exit_status("train", result)
 
 
 def _report(model: Model, state, reference, labels, settings: dict) -> None:

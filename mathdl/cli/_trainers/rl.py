@@ -12,7 +12,6 @@ parameters; ``--render`` writes one greedy episode as a PNG strip of frames (Car
 the pole; the other environments: the observation against time).
 """
 
-import signal
 import sys
 import time
 
@@ -152,8 +151,6 @@ def run(args) -> int:
         print(f"rendered an episode of {n} steps to {args.render}")
     print(f"params sha256 {train.tree_digest(params)}")
     print(f"wall time {time.perf_counter() - t0:.2f} s")
-    if result.stop_reason in ("SIGTERM", "SIGINT"):
-        where = f"; checkpoint {result.checkpoint}" if result.checkpoint else ""
-        print(f"mathdl train: stopped by {result.stop_reason}{where}; run the same command to resume.", file=sys.stderr)
-        return 128 + int(getattr(signal, result.stop_reason))
-    return 0
+    from mathdl.cli._trainers import exit_status  # here: the package imports this module
+
+    return exit_status("train", result)
